@@ -1,0 +1,49 @@
+# Pulse: `make up` runs the whole stack locally, `make test` runs every test. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status test test-unit test-integration lint typecheck fmt migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## up: create .venv, install, start broker + services in the background, create the demo project, print keys
+up: $(STAMP)
+	$(BIN)/pulse stack up
+
+## down: stop what `make up` started
+down:
+	@if [ -x $(BIN)/pulse ]; then $(BIN)/pulse stack down; else echo "nothing to stop (no .venv)"; fi
+
+status: $(STAMP)
+	$(BIN)/pulse stack status
+
+migrate: $(STAMP)
+	$(BIN)/pulse migrate
+
+## test: lint, types, then unit, integration and end-to-end tests (own broker on a free port, fresh database)
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: down
+	rm -rf $(VENV) .pulse .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,51 @@
+"""The ``pulse`` command: projects and keys, migrations, and the local stack."""
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from pulse_common.cli import projects, stack
+from pulse_common.db import DatabaseUnavailable
+from pulse_common.migrations import MigrationError
+from pulse_common.projects import ProjectError
+from pulse_common.settings import CommonSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pulse", description="Pulse command-line tool")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    project = commands.add_parser("project", help="projects (tenants)").add_subparsers(dest="action", required=True)
+    create = project.add_parser("create", help="create a project and print its keys once, as JSON")
+    create.add_argument("name", help="slug: lowercase letters, digits and '-'")
+    create.add_argument("--timezone", default="UTC", help="IANA timezone, fixed at creation (default UTC)")
+
+    commands.add_parser("migrate", help="create the database if missing and apply every migration")
+
+    stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
+    stack_cmd.add_parser("up", help="start broker and services in the background, create the demo project")
+    stack_cmd.add_parser("down", help="stop what `up` started")
+    stack_cmd.add_parser("status", help="what is running")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = CommonSettings()
+    try:
+        if args.command == "project":
+            created = asyncio.run(projects.create(settings, args.name, args.timezone))
+            print(json.dumps(created, indent=2))
+            return 0
+        if args.command == "migrate":
+            for line in asyncio.run(projects.migrate(settings)):
+                print(line)
+            return 0
+        if args.command == "stack":
+            return {"up": stack.up, "down": stack.down, "status": stack.status}[args.action](settings)
+    except (ProjectError, DatabaseUnavailable, MigrationError, stack.StackError) as exc:
+        print(f"pulse: {exc}", file=sys.stderr)
+        return 1
+    return 2

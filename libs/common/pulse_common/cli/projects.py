@@ -1,0 +1,33 @@
+"""``pulse project`` and ``pulse migrate``."""
+
+import dataclasses
+
+import asyncpg
+
+from pulse_common.db import ensure_database
+from pulse_common.migrations import all_migrations, apply_migrations
+from pulse_common.projects import ProjectError, create_project
+from pulse_common.settings import CommonSettings
+
+
+async def migrate(settings: CommonSettings) -> list[str]:
+    lines = []
+    if await ensure_database(settings.dsn):
+        lines.append("created the database")
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        applied = await apply_migrations(conn, all_migrations())
+    finally:
+        await conn.close()
+    lines += [f"applied {m.component} {m.version:04d}_{m.name}" for m in applied]
+    return lines or ["migrations: up to date"]
+
+
+async def create(settings: CommonSettings, name: str, timezone: str) -> dict[str, str]:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        return dataclasses.asdict(await create_project(conn, name, timezone))
+    except asyncpg.UndefinedTableError:
+        raise ProjectError("the database has no Pulse tables yet: run `pulse migrate` first") from None
+    finally:
+        await conn.close()

@@ -1,0 +1,228 @@
+"""The local stack: the embedded broker and every service as background processes, logs and pids in ``.pulse/``.
+
+``up`` is idempotent (what runs is left running), ``down`` stops by pid what ``up`` started.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from pulse_common import broker
+from pulse_common.cli.projects import migrate
+from pulse_common.kafka import ensure_topics
+from pulse_common.projects import create_project, issue_keys
+from pulse_common.settings import CommonSettings
+
+DEMO_PROJECT = "demo"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    command: tuple[str, ...]
+    port: int | None  # the HTTP port whose /healthz says it is up (None: a consumer)
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("PULSE_STATE_DIR", ".pulse")).resolve()
+
+
+def _services() -> tuple[Component, ...]:
+    py = sys.executable
+    return (
+        Component("ingest", (py, "-m", "pulse_ingest"), 8000),
+        Component("metrics-api", (py, "-m", "pulse_metrics", "api"), 8001),
+        Component("metrics-consumer", (py, "-m", "pulse_metrics", "consumer"), None),
+        Component("feedback-api", (py, "-m", "pulse_feedback"), 8002),
+    )
+
+
+def _broker_port(settings: CommonSettings) -> int:
+    host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        raise StackError(
+            f"PULSE_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}: the local stack runs its broker on loopback"
+        )
+    return int(port)
+
+
+def _read_pid(name: str) -> int | None:
+    path = state_dir() / f"{name}.pid"
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    # A pid can be reused by an unrelated process after a reboot: check that it is ours.
+    try:
+        if f"PULSE_STACK_COMPONENT={name}".encode() not in Path(f"/proc/{pid}/environ").read_bytes():
+            return None
+    except OSError:
+        return None
+    return pid
+
+
+def _spawn(name: str, command: tuple[str, ...], env: dict[str, str]) -> int:
+    log = open(state_dir() / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**env, "PULSE_STACK_COMPONENT": name},
+    )
+    (state_dir() / f"{name}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _log_tail(name: str, lines: int = 15) -> str:
+    try:
+        return "\n".join((state_dir() / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def _wait_until_up(component: Component, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _read_pid(component.name) is None:
+            raise StackError(f"{component.name} exited at start:\n{_log_tail(component.name)}")
+        if component.port is None or _healthy(component.port):
+            return
+        time.sleep(0.2)
+    raise StackError(f"{component.name} is not ready after {timeout_s:.0f} s:\n{_log_tail(component.name)}")
+
+
+async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
+    keys_file = state_dir() / "demo-keys.json"
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM control.projects WHERE project = $1", DEMO_PROJECT)
+        if exists and keys_file.exists():
+            keys: dict[str, str] = json.loads(keys_file.read_text())
+            return keys
+        # Keys are shown once and stored only as hashes: a lost keys file means a new set of keys.
+        created = await (issue_keys(conn, DEMO_PROJECT) if exists else create_project(conn, DEMO_PROJECT, "UTC"))
+    finally:
+        await conn.close()
+    keys = {
+        "project": created.project,
+        "timezone": created.timezone,
+        "write_key": created.write_key,
+        "read_key": created.read_key,
+        "admin_key": created.admin_key,
+    }
+    keys_file.write_text(json.dumps(keys, indent=2))
+    keys_file.chmod(0o600)
+    return keys
+
+
+def up(settings: CommonSettings) -> int:
+    state_dir().mkdir(exist_ok=True)
+    for line in asyncio.run(migrate(settings)):
+        print(f"database: {line}")
+    port = _broker_port(settings)
+    if _read_pid("broker") is None:
+        process = broker.start_broker(
+            port,
+            log_path=state_dir() / "broker.log",
+            new_session=True,
+            extra_env={"PULSE_STACK_COMPONENT": "broker"},
+        )
+        (state_dir() / "broker.pid").write_text(str(process.pid))
+        print(f"broker: started on 127.0.0.1:{port} (pid {process.pid}, in memory)")
+    else:
+        print(f"broker: running on 127.0.0.1:{port}")
+    asyncio.run(ensure_topics(settings.kafka_bootstrap))
+    env = {
+        **os.environ,
+        "PULSE_KAFKA_IDEMPOTENCE": "false",
+        "PULSE_DATABASE_URL": settings.dsn,
+        "PULSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
+    for component in _services():
+        if _read_pid(component.name) is None:
+            _spawn(component.name, component.command, env)
+            _wait_until_up(component)
+            print(f"{component.name}: started" + (f" on http://127.0.0.1:{component.port}" if component.port else ""))
+        else:
+            print(f"{component.name}: running")
+    keys = asyncio.run(_demo_keys(settings))
+    print()
+    print("Pulse is up. Logs: .pulse/*.log   Stop: make down")
+    print("  ingest   http://127.0.0.1:8000  (POST /v1/batch, docs at /docs)")
+    print("  metrics  http://127.0.0.1:8001  (GET /v1/projects/demo/events/daily?from=&to=, docs at /docs)")
+    print("  feedback http://127.0.0.1:8002")
+    print("Demo project keys (also in .pulse/demo-keys.json):")
+    print(json.dumps(keys, indent=2))
+    return 0
+
+
+def _stop(name: str, pid: int, timeout_s: float = 15.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    print(f"{name}: did not stop in {timeout_s:.0f} s, killing it")
+    os.killpg(pid, signal.SIGKILL)
+
+
+def down(settings: CommonSettings) -> int:
+    names = [c.name for c in reversed(_services())] + ["broker"]
+    for name in names:
+        pid = _read_pid(name)
+        if pid is not None:
+            _stop(name, pid)
+            print(f"{name}: stopped")
+        (state_dir() / f"{name}.pid").unlink(missing_ok=True)
+    return 0
+
+
+def status(settings: CommonSettings) -> int:
+    all_up = True
+    for component in (Component("broker", (), None), *_services()):
+        pid = _read_pid(component.name)
+        if pid is None:
+            state = "stopped"
+            all_up = False
+        elif component.port is not None:
+            state = f"running (pid {pid}), " + ("ready" if _healthy(component.port) else "NOT ready")
+        else:
+            state = f"running (pid {pid})"
+        print(f"{component.name:17} {state}")
+    return 0 if all_up else 3

@@ -1,0 +1,70 @@
+"""Postgres connection pools, and creating the database when it does not exist yet."""
+
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A connection, whether opened directly or borrowed from a pool.
+Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+
+
+class DatabaseUnavailable(RuntimeError):
+    """No Postgres server answered at the configured address."""
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=60)
+    if pool is None:  # pragma: no cover - asyncpg returns None only when used as an awaitable wrongly
+        raise DatabaseUnavailable(dsn_without_password(dsn))
+    return pool
+
+
+def dsn_without_password(dsn: str) -> str:
+    parts = urlsplit(dsn)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
+
+
+def database_name(dsn: str) -> str:
+    name = urlsplit(dsn).path.lstrip("/")
+    if not name:
+        raise ValueError(f"the database URL {dsn_without_password(dsn)} names no database")
+    return name
+
+
+async def ensure_database(dsn: str, *, maintenance_db: str = "postgres") -> bool:
+    """Create the database named in ``dsn`` if it is missing. Returns True when it was created."""
+    name = database_name(dsn)
+    admin_dsn = urlunsplit(urlsplit(dsn)._replace(path=f"/{maintenance_db}"))
+    try:
+        conn = await asyncpg.connect(admin_dsn, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(
+            f"no Postgres answered at {dsn_without_password(admin_dsn)} ({exc}); start it or set PULSE_DATABASE_URL"
+        ) from exc
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            await conn.execute(f"CREATE DATABASE {quoted}")
+        except asyncpg.DuplicateDatabaseError:
+            return False  # created concurrently by another process
+        return True
+    finally:
+        await conn.close()
+
+
+async def drop_database(dsn: str, *, maintenance_db: str = "postgres") -> None:
+    name = database_name(dsn)
+    admin_dsn = urlunsplit(urlsplit(dsn)._replace(path=f"/{maintenance_db}"))
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        quoted = '"' + name.replace('"', '""') + '"'
+        await conn.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        await conn.close()

@@ -1,0 +1,1 @@
+"""Pieces every Pulse HTTP service shares: errors, health, authentication, metrics."""

@@ -1,0 +1,39 @@
+"""Answering JSON, or CSV (one row per period or group) when asked with ``Accept: text/csv`` or ``format=csv``."""
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+
+def wants_csv(request: Request) -> bool:
+    if request.query_params.get("format", "").lower() == "csv":
+        return True
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept.lower()
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
+    return out.getvalue()
+
+
+def represent(
+    request: Request, payload: dict[str, Any], rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> Response:
+    """``payload`` as JSON, or ``rows`` as CSV with the payload's scalar context (timezone, as_of…) in headers."""
+    if not wants_csv(request):
+        return JSONResponse(payload)
+    headers = {
+        f"X-Pulse-{key.replace('_', '-').title()}": str(value)
+        for key, value in payload.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    }
+    return Response(to_csv(rows, columns), media_type="text/csv; charset=utf-8", headers=headers)

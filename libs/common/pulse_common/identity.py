@@ -1,0 +1,13 @@
+"""Event ids (product.md §2): a client messageId becomes a UUIDv5 of project and messageId, so the same message
+sent twice, at any distance in time, has one id; an event without one gets a fresh id."""
+
+import uuid
+
+# Fixed for Pulse's lifetime: changing it would give every past message a new id.
+EVENT_ID_NAMESPACE = uuid.UUID("5d1f6c3e-8a0b-4f59-9a57-2f0b6a0c7e11")
+
+
+def event_id_for(project: str, message_id: str | None) -> uuid.UUID:
+    if message_id is None:
+        return uuid.uuid4()
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{project}\x00{message_id}")

@@ -1,0 +1,73 @@
+"""Kafka clients built from settings, topic creation, and the partitioner ingest batches by."""
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+
+from pulse_common.settings import CommonSettings
+from pulse_common.topics import TOPIC_SPECS, TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def build_producer(settings: CommonSettings, *, client_id: str) -> AIOKafkaProducer:
+    """acks=all always; idempotence per settings (on in production, off for the embedded broker)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        linger_ms=2,
+        max_batch_size=1024 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
+
+
+def build_consumer(settings: CommonSettings, *, group_id: str, client_id: str) -> AIOKafkaConsumer:
+    """Offsets live in Postgres: no auto-commit, and an out-of-range position raises instead of resetting."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
+async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] = TOPIC_SPECS) -> list[str]:
+    """Create the topics that are missing; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulse-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        created: list[str] = []
+        for spec in missing:
+            topic = NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(spec.retention_ms)},
+            )
+            try:
+                await admin.create_topics([topic])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass
+        if created:
+            log.info("created topics %s", ", ".join(created))
+        return created
+    finally:
+        await admin.close()
+
+
+def partition_for(key: bytes, partition_count: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner picks for ``key``, as the Java client does."""
+    return int((murmur2(key) & 0x7FFFFFFF) % partition_count)

@@ -1,0 +1,263 @@
+"""The projection runner: read a batch, dead-letter what can never be processed, and apply the rest with its dedup
+claims and next offsets in one Postgres transaction. Offsets live in Postgres; Kafka's commit is advisory.
+
+Failures of Postgres or of the broker are not caught here: they end ``run()`` with the exception, the process
+exits non-zero, and a restart resumes from the offsets stored in Postgres.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Generic
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, OffsetOutOfRangeError
+
+from pulse_common.codec import UndecodableMessage
+from pulse_common.events import DeadLetter
+from pulse_common.runner import deadletter, tracking
+from pulse_common.runner.projection import E, Projection, SourceRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one committed batch did."""
+
+    applied: int
+    duplicates: int
+    below_stored_offset: int
+    dead_lettered: int
+    next_offsets: dict[tuple[str, int], int]
+
+
+@dataclass
+class RunnerStats:
+    batches: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    below_stored_offset: int = 0
+    dead_lettered: int = 0
+    logs_restarted: int = 0
+    assignments: list[frozenset[tuple[str, int]]] = field(default_factory=list)
+
+
+BatchObserver = Callable[[BatchResult], Awaitable[None]]
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: "ProjectionRunner[E]") -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Nothing to flush: every applied batch is already committed in Postgres.
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._runner.seek_to_stored_offsets(assigned)
+
+
+class ProjectionRunner(Generic[E]):
+    def __init__(
+        self,
+        projection: Projection[E],
+        *,
+        pool: asyncpg.Pool,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        max_records: int = 5000,
+        poll_timeout_ms: int = 500,
+        caught_up_interval_s: float = 1.0,
+        after_db_commit: BatchObserver | None = None,
+    ) -> None:
+        self.projection = projection
+        self.stats = RunnerStats()
+        self._pool = pool
+        self._consumer = consumer
+        self._producer = producer
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._caught_up_interval_s = caught_up_interval_s
+        self._after_db_commit = after_db_commit
+        self._last_caught_up_mark = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; the batch under way is finished first."""
+        self._consumer.subscribe(list(self.projection.topics), listener=_SeekToStoredOffsets(self))
+        while not stop.is_set():
+            fetched_at = datetime.now(UTC)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+            except OffsetOutOfRangeError as exc:
+                await self._recover_out_of_range(exc.args[0] if exc.args else {})
+                continue
+            records = [
+                SourceRecord(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                for messages in batches.values()
+                for m in messages
+            ]
+            await self._restart_shortened_logs(skip={(r.topic, r.partition) for r in records})
+            if records:
+                await self._apply(records, fetched_at)
+            else:
+                await self._mark_caught_up(fetched_at)
+
+    async def seek_to_stored_offsets(self, assigned: set[TopicPartition]) -> None:
+        keys = [(tp.topic, tp.partition) for tp in assigned]
+        stored = await tracking.ensure_offsets(self._pool, self.name, keys)
+        for tp in assigned:
+            self._consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
+        self.stats.assignments.append(frozenset(keys))
+        log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
+
+    async def _apply(self, records: list[SourceRecord], fetched_at: datetime) -> None:
+        partitions = {(r.topic, r.partition) for r in records}
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await tracking.lock_offsets(conn, self.name, partitions)
+            # Records below the stored offset were applied already (a replay, or another consumer got there first).
+            fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
+            events: list[E] = []
+            poison: list[tuple[bytes | None, DeadLetter]] = []
+            for record in fresh:
+                try:
+                    events.append(self.projection.decode(record))
+                except UndecodableMessage as exc:
+                    log.warning(
+                        "%s: dead-lettering %s[%d]@%d: %s",
+                        self.name,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        exc,
+                    )
+                    poison.append((record.key, deadletter.poison_letter(self.name, record, str(exc))))
+            await deadletter.publish_dead_letters(self._producer, poison)
+            claimed = await tracking.claim_events(conn, self.name, [e.event_id for e in events])
+            new_events = _first_of_each(events, claimed)
+            await self.projection.apply(conn, new_events)
+            next_offsets = _next_offsets(fresh)
+            await tracking.advance_offsets(conn, self.name, self._positions(fresh, next_offsets, fetched_at))
+        result = BatchResult(
+            applied=len(new_events),
+            duplicates=len(events) - len(new_events),
+            below_stored_offset=len(records) - len(fresh),
+            dead_lettered=len(poison),
+            next_offsets=next_offsets,
+        )
+        self._count(result)
+        if self._after_db_commit is not None:
+            await self._after_db_commit(result)
+        await self._commit_advisory(next_offsets)
+
+    def _positions(
+        self, records: Sequence[SourceRecord], next_offsets: dict[tuple[str, int], int], fetched_at: datetime
+    ) -> list[tuple[str, int, int, datetime]]:
+        """as_of per partition: the fetch time when the partition is now caught up, else the newest applied
+        record's timestamp (records of one partition arrive in order)."""
+        newest: dict[tuple[str, int], int] = {}
+        for r in records:
+            newest[(r.topic, r.partition)] = r.timestamp_ms
+        positions = []
+        for (topic, partition), next_offset in next_offsets.items():
+            highwater = self._consumer.highwater(TopicPartition(topic, partition))
+            if highwater is not None and next_offset >= highwater:
+                as_of = fetched_at
+            else:
+                as_of = datetime.fromtimestamp(newest[(topic, partition)] / 1000, UTC)
+            positions.append((topic, partition, next_offset, as_of))
+        return positions
+
+    async def _commit_advisory(self, next_offsets: dict[tuple[str, int], int]) -> None:
+        """Kafka's own commit only feeds lag dashboards: the truth is in Postgres, so a failure here is harmless."""
+        if not next_offsets:
+            return
+        assigned = self._consumer.assignment()
+        offsets = {TopicPartition(t, p): o for (t, p), o in next_offsets.items() if TopicPartition(t, p) in assigned}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            log.warning("%s: advisory Kafka commit failed (offsets are safe in Postgres): %r", self.name, exc)
+
+    async def _mark_caught_up(self, fetched_at: datetime) -> None:
+        if time.monotonic() - self._last_caught_up_mark < self._caught_up_interval_s:
+            return
+        caught_up = []
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self._consumer.position(tp)
+            if position >= highwater:
+                caught_up.append((tp.topic, tp.partition, position))
+        if caught_up:
+            await tracking.mark_caught_up(self._pool, self.name, caught_up, fetched_at)
+        self._last_caught_up_mark = time.monotonic()
+
+    async def _restart_shortened_logs(self, skip: set[tuple[str, int]]) -> None:
+        """A position beyond the fetch high-water mark means the log was replaced by a shorter one (a recreated
+        topic, or a broker that lost its data). Start over from the beginning of the new log; event ids already
+        claimed still count once."""
+        for tp in self._consumer.assignment():
+            if (tp.topic, tp.partition) in skip:
+                continue
+            highwater = self._consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self._consumer.position(tp)
+            if position > highwater:
+                await self._restart_partition(tp, f"stored offset {position} is beyond the log's end {highwater}")
+
+    async def _recover_out_of_range(self, offsets: dict[TopicPartition, int]) -> None:
+        for tp, offset in offsets.items():
+            await self._restart_partition(tp, f"offset {offset} is out of the log's range")
+
+    async def _restart_partition(self, tp: TopicPartition, why: str) -> None:
+        log.error(
+            "%s: %s[%d]: %s: the log was recreated or lost; consuming it again from its beginning "
+            "(already-applied event ids still count once)",
+            self.name,
+            tp.topic,
+            tp.partition,
+            why,
+        )
+        await tracking.restart_partition(self._pool, self.name, tp.topic, tp.partition)
+        await self._consumer.seek_to_beginning(tp)
+        self.stats.logs_restarted += 1
+
+    def _count(self, result: BatchResult) -> None:
+        self.stats.batches += 1
+        self.stats.applied += result.applied
+        self.stats.duplicates += result.duplicates
+        self.stats.below_stored_offset += result.below_stored_offset
+        self.stats.dead_lettered += result.dead_lettered
+
+
+def _first_of_each(events: Sequence[E], claimed: set[UUID]) -> list[E]:
+    """Events whose id was claimed now, each once (a batch may hold the same event twice)."""
+    seen: set[UUID] = set()
+    kept: list[E] = []
+    for event in events:
+        if event.event_id in claimed and event.event_id not in seen:
+            seen.add(event.event_id)
+            kept.append(event)
+    return kept
+
+
+def _next_offsets(records: Sequence[SourceRecord]) -> dict[tuple[str, int], int]:
+    next_offsets: dict[tuple[str, int], int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        next_offsets[key] = max(next_offsets.get(key, 0), r.offset + 1)
+    return next_offsets

@@ -1,0 +1,147 @@
+"""SQL of the runner's bookkeeping: dedup claims and stored offsets (tables of common migration 0001)."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from pulse_common.db import Connection
+
+TopicPartitionKey = tuple[str, int]
+
+
+async def ensure_offsets(
+    conn: Connection | asyncpg.Pool, consumer: str, partitions: Iterable[TopicPartitionKey]
+) -> dict[TopicPartitionKey, int]:
+    """The stored next offset of each partition, creating rows at 0 for partitions seen for the first time."""
+    parts = sorted(set(partitions))
+    if not parts:
+        return {}
+    rows = await conn.fetch(
+        """
+        WITH wanted AS (SELECT * FROM unnest($2::text[], $3::int[]) AS w(topic, partition)),
+        created AS (
+            INSERT INTO tracking.partition_offsets (consumer, topic, partition)
+            SELECT $1, topic, partition FROM wanted
+            ON CONFLICT DO NOTHING
+            RETURNING topic, partition, next_offset
+        )
+        SELECT topic, partition, next_offset FROM created
+        UNION ALL
+        SELECT o.topic, o.partition, o.next_offset
+        FROM tracking.partition_offsets o JOIN wanted USING (topic, partition)
+        WHERE o.consumer = $1
+        """,
+        consumer,
+        [t for t, _ in parts],
+        [p for _, p in parts],
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def lock_offsets(
+    conn: Connection, consumer: str, partitions: Iterable[TopicPartitionKey]
+) -> dict[TopicPartitionKey, int]:
+    """Stored offsets, row-locked until the transaction ends, so two consumers never apply one partition at once."""
+    parts = sorted(set(partitions))
+    await ensure_offsets(conn, consumer, parts)
+    rows = await conn.fetch(
+        """
+        SELECT o.topic, o.partition, o.next_offset
+        FROM tracking.partition_offsets o
+        JOIN unnest($2::text[], $3::int[]) AS w(topic, partition) USING (topic, partition)
+        WHERE o.consumer = $1
+        ORDER BY o.topic, o.partition
+        FOR UPDATE OF o
+        """,
+        consumer,
+        [t for t, _ in parts],
+        [p for _, p in parts],
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def claim_events(conn: Connection, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+    """Claim event ids for ``consumer``; returns those claimed now (the others were applied before)."""
+    if not event_ids:
+        return set()
+    rows = await conn.fetch(
+        """
+        INSERT INTO tracking.event_claims (consumer, event_id)
+        SELECT $1, id FROM unnest($2::uuid[]) AS ids(id)
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+        """,
+        consumer,
+        list(event_ids),
+    )
+    return {r["event_id"] for r in rows}
+
+
+async def advance_offsets(
+    conn: Connection,
+    consumer: str,
+    positions: Sequence[tuple[str, int, int, datetime]],
+) -> None:
+    """Store (topic, partition, next_offset, as_of) rows; offsets only ever move forward."""
+    await conn.execute(
+        """
+        UPDATE tracking.partition_offsets o
+        SET next_offset = greatest(o.next_offset, n.next_offset),
+            as_of = greatest(o.as_of, n.as_of),
+            updated_at = now()
+        FROM unnest($2::text[], $3::int[], $4::bigint[], $5::timestamptz[])
+             AS n(topic, partition, next_offset, as_of)
+        WHERE o.consumer = $1 AND o.topic = n.topic AND o.partition = n.partition
+        """,
+        consumer,
+        [p[0] for p in positions],
+        [p[1] for p in positions],
+        [p[2] for p in positions],
+        [p[3] for p in positions],
+    )
+
+
+async def mark_caught_up(
+    conn: Connection | asyncpg.Pool,
+    consumer: str,
+    positions: Sequence[tuple[str, int, int]],
+    as_of: datetime,
+) -> None:
+    """Every event that arrived before ``as_of`` is applied on these (topic, partition, position) rows."""
+    await conn.execute(
+        """
+        UPDATE tracking.partition_offsets o
+        SET as_of = greatest(o.as_of, $5), updated_at = now()
+        FROM unnest($2::text[], $3::int[], $4::bigint[]) AS n(topic, partition, position)
+        WHERE o.consumer = $1 AND o.topic = n.topic AND o.partition = n.partition
+          AND o.next_offset >= n.position
+        """,
+        consumer,
+        [p[0] for p in positions],
+        [p[1] for p in positions],
+        [p[2] for p in positions],
+        as_of,
+    )
+
+
+async def restart_partition(conn: Connection | asyncpg.Pool, consumer: str, topic: str, partition: int) -> None:
+    """Forget the stored offset of a partition whose log was replaced by a new, shorter one."""
+    await conn.execute(
+        "UPDATE tracking.partition_offsets SET next_offset = 0, updated_at = now() "
+        "WHERE consumer = $1 AND topic = $2 AND partition = $3",
+        consumer,
+        topic,
+        partition,
+    )
+
+
+async def projection_as_of(conn: Connection | asyncpg.Pool, consumer: str) -> datetime | None:
+    """Arrival time up to which every event of every partition has been applied; None until all caught up once."""
+    value: datetime | None = await conn.fetchval(
+        "SELECT CASE WHEN count(*) = 0 OR bool_or(as_of IS NULL) THEN NULL ELSE min(as_of) END "
+        "FROM tracking.partition_offsets WHERE consumer = $1",
+        consumer,
+    )
+    return value

@@ -1,0 +1,39 @@
+"""Typed settings read from ``PULSE_*`` environment variables. Build them at start-up: nothing here runs at import."""
+
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """What every Pulse process needs: where Postgres and Kafka are and how to talk to them."""
+
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
+
+    database_url: PostgresDsn = Field(
+        default=PostgresDsn("postgresql://postgres@127.0.0.1:5432/pulse"),
+        description="Postgres holding the control plane (projects, keys) and the projections.",
+    )
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)
+    # Idempotent producers are on by default (production Kafka). The embedded dev/test broker rejects them.
+    kafka_idempotence: bool = True
+    kafka_request_timeout_ms: int = Field(default=10_000, ge=100)
+    # Create missing topics at start-up with the partition counts of pulse_common.topics (off where an operator
+    # manages topics, e.g. Strimzi KafkaTopic objects).
+    kafka_create_topics: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _hosts_have_ports(cls, value: str) -> str:
+        for host in value.split(","):
+            if ":" not in host:
+                raise ValueError(f"{host!r} has no port: use host:port[,host:port...]")
+        return value
+
+    @property
+    def dsn(self) -> str:
+        return str(self.database_url)

@@ -1,0 +1,58 @@
+"""Building the ingest app from settings: the producer and the database pool live in its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from pulse_common.db import create_pool
+from pulse_common.http.errors import install_error_handlers
+from pulse_common.http.health import health_router, service_registry
+from pulse_common.http.keys import KeyResolver
+from pulse_common.kafka import build_producer, ensure_topics
+from pulse_ingest.publisher import Publisher
+from pulse_ingest.routes import batch
+from pulse_ingest.settings import IngestSettings
+
+
+def create_app(settings: IngestSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.kafka_create_topics:
+            await ensure_topics(settings.kafka_bootstrap)
+        pool = await create_pool(settings.dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        producer = build_producer(settings, client_id="pulse-ingest")
+        await producer.start()
+        app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
+        app.state.publisher = Publisher(producer, timeout_s=settings.publish_timeout_s)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    app = FastAPI(title="Pulse ingest", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    registry = service_registry()
+    app.state.registry = registry
+    install_error_handlers(app)
+    # Browser SDKs send from any origin with the write key; no cookies are involved.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["*"],
+        max_age=86400,
+    )
+
+    async def database_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    async def broker_ready() -> None:
+        await app.state.publisher.check()
+
+    app.include_router(health_router({"database": database_ready, "broker": broker_ready}, registry))
+    app.include_router(batch.router)
+    return app

@@ -1,0 +1,50 @@
+"""Event time (product.md §2): clock-drift correction and the future / horizon checks. Pure."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class TimeRules:
+    drift_threshold: timedelta
+    max_future: timedelta
+    horizon: timedelta
+
+
+@dataclass(frozen=True)
+class EventTime:
+    timestamp: datetime
+    original: datetime | None
+
+
+class EventTimeRejected(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def resolve_event_time(
+    client_timestamp: datetime | None, sent_at: datetime | None, received_at: datetime, rules: TimeRules
+) -> EventTime:
+    """The event time to record, corrected by the client's clock drift when that drift is large.
+
+    Small drifts are network delay, not a wrong clock: correcting them would shift and reorder events.
+    """
+    if client_timestamp is None:
+        return EventTime(received_at, None)
+    timestamp = client_timestamp
+    if sent_at is not None:
+        drift = sent_at - received_at
+        if abs(drift) >= rules.drift_threshold:
+            timestamp = client_timestamp - drift
+    if timestamp - received_at > rules.max_future:
+        raise EventTimeRejected(
+            "timestamp_in_future",
+            f"timestamp {client_timestamp.isoformat()} is more than {rules.max_future} after the server's time",
+        )
+    if received_at - timestamp > rules.horizon:
+        raise EventTimeRejected(
+            "timestamp_too_old",
+            f"timestamp {client_timestamp.isoformat()} is older than the accepted horizon of {rules.horizon.days} days",
+        )
+    return EventTime(timestamp, client_timestamp)

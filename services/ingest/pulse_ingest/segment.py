@@ -1,0 +1,144 @@
+"""The Segment HTTP Tracking API's wire format, and turning one message into a usage event or a rejection.
+
+Each message of a batch is decoded on its own, so one bad message never rejects its good neighbours.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+
+from pulse_common.events import UsageEventRecorded
+from pulse_common.identity import event_id_for
+from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
+
+Identifier = str | int
+
+
+class SegmentMessage(msgspec.Struct, rename="camel"):
+    type: Literal["track", "page", "screen", "identify", "group", "alias"]
+    message_id: str | None = None
+    user_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    event: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+    group_id: Identifier | None = None
+    previous_id: Identifier | None = None
+
+
+class SegmentBatch(msgspec.Struct):
+    batch: list[msgspec.Raw]
+    writeKey: str | None = None  # noqa: N815 - Segment's field name
+    sentAt: datetime | None = None  # noqa: N815
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    message_id: str | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    project: str
+    received_at: datetime
+    sent_at: datetime | None
+    context: dict[str, Any] | None
+    rules: TimeRules
+    max_event_bytes: int
+
+
+_decode_message = msgspec.json.Decoder(SegmentMessage).decode
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Segment timestamps are ISO 8601; one without an offset is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _text(value: Identifier | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _message_id_of(raw: bytes) -> str | None:
+    """Best effort, for naming a rejected message in the receipt."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    message_id = value.get("messageId") if isinstance(value, dict) else None
+    return message_id if isinstance(message_id, str) else None
+
+
+def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageEventRecorded | Rejection:
+    if len(raw) > request.max_event_bytes:
+        return Rejection(
+            index,
+            _message_id_of(raw),
+            "event_too_large",
+            f"event is {len(raw)} bytes; the limit is {request.max_event_bytes}",
+        )
+    try:
+        message = _decode_message(raw)
+    except msgspec.ValidationError as exc:
+        return Rejection(index, _message_id_of(raw), "invalid_event", str(exc))
+    except msgspec.DecodeError as exc:
+        return Rejection(index, None, "invalid_event", f"not a JSON object: {exc}")
+    user_id, anonymous_id = _text(message.user_id), _text(message.anonymous_id)
+    distinct_id = user_id or anonymous_id
+    if distinct_id is None:
+        return Rejection(index, message.message_id, "missing_identity", "userId or anonymousId is required")
+    name = message.event if message.type == "track" else message.name
+    if message.type == "track" and not (name and name.strip()):
+        return Rejection(index, message.message_id, "missing_event", "event is required for a track call")
+    if message.type == "alias" and _text(message.previous_id) is None:
+        return Rejection(index, message.message_id, "missing_previous_id", "previousId is required for an alias call")
+    if message.type == "group" and _text(message.group_id) is None:
+        return Rejection(index, message.message_id, "missing_group_id", "groupId is required for a group call")
+    try:
+        event_time = resolve_event_time(as_utc(message.timestamp), request.sent_at, request.received_at, request.rules)
+    except EventTimeRejected as exc:
+        return Rejection(index, message.message_id, exc.code, str(exc))
+    context = {**(request.context or {}), **(message.context or {})}
+    return UsageEventRecorded(
+        event_id=event_id_for(request.project, message.message_id),
+        project=request.project,
+        received_at=request.received_at,
+        type=message.type,
+        name=name.strip() if name else None,
+        message_id=message.message_id,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        distinct_id=distinct_id,
+        timestamp=event_time.timestamp,
+        original_timestamp=event_time.original,
+        sent_at=request.sent_at,
+        properties=message.properties or {},
+        traits=message.traits or {},
+        context=context,
+        group_id=_text(message.group_id),
+        previous_id=_text(message.previous_id),
+    )
+
+
+def time_rules(drift_threshold_s: float, max_future_s: float, horizon_days: float) -> TimeRules:
+    return TimeRules(
+        drift_threshold=timedelta(seconds=drift_threshold_s),
+        max_future=timedelta(seconds=max_future_s),
+        horizon=timedelta(days=horizon_days),
+    )

@@ -1,0 +1,22 @@
+"""Ingest settings (``PULSE_*``)."""
+
+from pydantic import Field
+
+from pulse_common.settings import CommonSettings
+
+
+class IngestSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Segment's limits: 32 KB per event, 500 KB per request (after decompression), 2,500 events per batch.
+    max_event_bytes: int = Field(default=32 * 1024, ge=1)
+    max_request_bytes: int = Field(default=500 * 1024, ge=1)
+    max_batch_events: int = Field(default=2500, ge=1)
+    # Clock drift (sentAt - receivedAt) at or above this is corrected (product.md §2).
+    clock_drift_threshold_s: float = Field(default=60.0, ge=0)
+    max_future_s: float = Field(default=24 * 3600.0, ge=0)
+    usage_horizon_days: float = Field(default=30.0, gt=0)
+    # How long a request may wait for the broker's acknowledgements before answering 503.
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+    retry_after_s: int = Field(default=5, ge=1)
+    key_cache_ttl_s: float = Field(default=5.0, ge=0)
