@@ -1,13 +1,15 @@
 """Postgres connection pools, and creating the database when it does not exist yet."""
 
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-# A connection, whether opened directly or borrowed from a pool.
-Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+# A connection, whether opened directly or borrowed from a pool (generic only for the type checker).
+Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
 class DatabaseUnavailable(RuntimeError):

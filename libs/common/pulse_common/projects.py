@@ -1,5 +1,7 @@
 """The control plane's store: projects and their keys."""
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones

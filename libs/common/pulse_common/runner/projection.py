@@ -1,5 +1,7 @@
 """What a projection gives the runner: a name, its topics, a decoder and a writer of row operations."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar

@@ -16,7 +16,13 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, OffsetOutOfRangeError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    NoOffsetForPartitionError,
+    OffsetOutOfRangeError,
+)
 
 from pulse_common.codec import UndecodableMessage
 from pulse_common.events import DeadLetter
@@ -100,6 +106,11 @@ class ProjectionRunner(Generic[E]):
                 batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
             except OffsetOutOfRangeError as exc:
                 await self._recover_out_of_range(exc.args[0] if exc.args else {})
+                continue
+            except NoOffsetForPartitionError as exc:
+                # The fetcher raced our seek on assignment; positions come from Postgres, never from Kafka.
+                unpositioned = {tp for tp in exc.args if isinstance(tp, TopicPartition)}
+                await self.seek_to_stored_offsets(unpositioned or set(self._consumer.assignment()))
                 continue
             records = [
                 SourceRecord(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)

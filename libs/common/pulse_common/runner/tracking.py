@@ -1,5 +1,7 @@
 """SQL of the runner's bookkeeping: dedup claims and stored offsets (tables of common migration 0001)."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID

@@ -5,6 +5,8 @@ Counted: track (by event name), page (as ``$page``) and screen (as ``$screen``) 
 describe users rather than product use and are not counted.
 """
 
+from __future__ import annotations
+
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date

@@ -1,5 +1,7 @@
 """Reading daily event counts."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date
 

@@ -1,0 +1,135 @@
+"""resolve_event_time (product.md §2): clock-drift correction, the future limit and the horizon."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pulse_ingest.event_time import EventTime, EventTimeRejected, TimeRules, resolve_event_time
+
+RULES = TimeRules(drift_threshold=timedelta(seconds=60), max_future=timedelta(days=1), horizon=timedelta(days=30))
+RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+CLIENT = datetime(2026, 3, 1, 11, 0, 0, tzinfo=UTC)
+
+
+def test_without_client_timestamp_the_event_time_is_the_arrival_time() -> None:
+    assert resolve_event_time(None, None, RECEIVED, RULES) == EventTime(RECEIVED, None)
+
+
+def test_without_client_timestamp_sent_at_is_irrelevant() -> None:
+    sent_at = RECEIVED + timedelta(hours=3)
+    assert resolve_event_time(None, sent_at, RECEIVED, RULES) == EventTime(RECEIVED, None)
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "expected"),
+    [
+        # No sentAt: nothing to measure the drift with, the client timestamp is kept as is.
+        pytest.param(None, CLIENT, id="no-sent-at"),
+        # Small drifts are network delay and are not corrected.
+        pytest.param(RECEIVED, CLIENT, id="zero-drift"),
+        pytest.param(RECEIVED + timedelta(seconds=59), CLIENT, id="drift-+59s-kept"),
+        pytest.param(RECEIVED - timedelta(seconds=59), CLIENT, id="drift--59s-kept"),
+        pytest.param(RECEIVED + timedelta(seconds=59, microseconds=999_999), CLIENT, id="drift-just-below-kept"),
+        # At the threshold and above: timestamp - (sentAt - receivedAt).
+        pytest.param(RECEIVED + timedelta(seconds=60), CLIENT - timedelta(seconds=60), id="drift-+60s-corrected"),
+        pytest.param(RECEIVED - timedelta(seconds=60), CLIENT + timedelta(seconds=60), id="drift--60s-corrected"),
+        pytest.param(RECEIVED + timedelta(seconds=61), CLIENT - timedelta(seconds=61), id="drift-+61s-corrected"),
+        pytest.param(RECEIVED + timedelta(hours=1), datetime(2026, 3, 1, 10, 0, tzinfo=UTC), id="clock-1h-ahead"),
+        pytest.param(RECEIVED - timedelta(hours=2), datetime(2026, 3, 1, 13, 0, tzinfo=UTC), id="clock-2h-behind"),
+    ],
+)
+def test_drift_correction(sent_at: datetime | None, expected: datetime) -> None:
+    result = resolve_event_time(CLIENT, sent_at, RECEIVED, RULES)
+    assert result.timestamp == expected
+    assert result.original == CLIENT
+
+
+@pytest.mark.parametrize(
+    ("client_timestamp", "sent_at", "expected"),
+    [
+        # A client clock two days ahead: the raw timestamp is "in the future", the corrected one is not.
+        pytest.param(
+            datetime(2026, 3, 3, 11, 0, tzinfo=UTC),
+            datetime(2026, 3, 3, 12, 0, tzinfo=UTC),
+            datetime(2026, 3, 1, 11, 0, tzinfo=UTC),
+            id="clock-2d-ahead",
+        ),
+        # A client clock two days behind: the raw timestamp is 31 days old, the corrected one 29 days.
+        pytest.param(
+            datetime(2026, 1, 29, 12, 0, tzinfo=UTC),
+            datetime(2026, 2, 27, 12, 0, tzinfo=UTC),
+            datetime(2026, 1, 31, 12, 0, tzinfo=UTC),
+            id="clock-2d-behind",
+        ),
+    ],
+)
+def test_limits_apply_to_the_corrected_time(client_timestamp: datetime, sent_at: datetime, expected: datetime) -> None:
+    assert resolve_event_time(client_timestamp, sent_at, RECEIVED, RULES) == EventTime(expected, client_timestamp)
+
+
+@pytest.mark.parametrize(
+    ("client_timestamp", "code"),
+    [
+        pytest.param(RECEIVED + timedelta(days=1, seconds=1), "timestamp_in_future", id="1d+1s-ahead"),
+        pytest.param(RECEIVED + timedelta(days=1, microseconds=1), "timestamp_in_future", id="1d+1us-ahead"),
+        pytest.param(RECEIVED + timedelta(days=400), "timestamp_in_future", id="400d-ahead"),
+        pytest.param(RECEIVED - timedelta(days=30, seconds=1), "timestamp_too_old", id="30d+1s-old"),
+        pytest.param(datetime(2000, 1, 1, tzinfo=UTC), "timestamp_too_old", id="year-2000"),
+    ],
+)
+def test_out_of_range_timestamps_are_rejected(client_timestamp: datetime, code: str) -> None:
+    with pytest.raises(EventTimeRejected) as caught:
+        resolve_event_time(client_timestamp, None, RECEIVED, RULES)
+    assert caught.value.code == code
+    assert client_timestamp.isoformat() in str(caught.value)
+
+
+def test_future_rejection_with_drift_correction() -> None:
+    # sentAt 2 h behind: the corrected time is 2 h later than the client's, which pushes it past the limit.
+    client_timestamp = RECEIVED + timedelta(hours=23)
+    with pytest.raises(EventTimeRejected) as caught:
+        resolve_event_time(client_timestamp, RECEIVED - timedelta(hours=2), RECEIVED, RULES)
+    assert caught.value.code == "timestamp_in_future"
+
+
+def test_rejection_messages_name_the_limits() -> None:
+    with pytest.raises(EventTimeRejected) as too_old:
+        resolve_event_time(RECEIVED - timedelta(days=31), None, RECEIVED, RULES)
+    assert "30 days" in str(too_old.value)
+    with pytest.raises(EventTimeRejected) as future:
+        resolve_event_time(RECEIVED + timedelta(days=2), None, RECEIVED, RULES)
+    assert "1 day" in str(future.value)
+
+
+def test_rejection_is_a_value_error() -> None:
+    assert issubclass(EventTimeRejected, ValueError)
+
+
+@pytest.mark.parametrize(
+    "client_timestamp",
+    [
+        pytest.param(RECEIVED + timedelta(days=1), id="exactly-1d-ahead"),
+        pytest.param(RECEIVED - timedelta(days=30), id="exactly-30d-old"),
+        pytest.param(RECEIVED, id="now"),
+    ],
+)
+def test_limits_are_inclusive(client_timestamp: datetime) -> None:
+    assert resolve_event_time(client_timestamp, None, RECEIVED, RULES) == EventTime(client_timestamp, client_timestamp)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "sent_at", "expected"),
+    [
+        # The threshold is a setting: with 5 minutes, a 2-minute drift is kept and a 5-minute one corrected.
+        pytest.param(timedelta(minutes=5), RECEIVED + timedelta(minutes=2), CLIENT, id="5m-threshold-2m-drift"),
+        pytest.param(
+            timedelta(minutes=5),
+            RECEIVED + timedelta(minutes=5),
+            CLIENT - timedelta(minutes=5),
+            id="5m-threshold-5m-drift",
+        ),
+    ],
+)
+def test_threshold_comes_from_the_rules(threshold: timedelta, sent_at: datetime, expected: datetime) -> None:
+    rules = TimeRules(drift_threshold=threshold, max_future=timedelta(days=1), horizon=timedelta(days=30))
+    assert resolve_event_time(CLIENT, sent_at, RECEIVED, rules).timestamp == expected
