@@ -44,7 +44,12 @@ USAGE = UsageEventRecorded(
     previous_id=None,
 )
 USAGE_MINIMAL = UsageEventRecorded(
-    event_id=uuid.UUID(int=1), project="acme", received_at=RECEIVED, type="identify", distinct_id="a1", timestamp=RECEIVED
+    event_id=uuid.UUID(int=1),
+    project="acme",
+    received_at=RECEIVED,
+    type="identify",
+    distinct_id="a1",
+    timestamp=RECEIVED,
 )
 SESSION = SessionUpdated(
     event_id=uuid.UUID(int=2),

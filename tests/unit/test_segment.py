@@ -64,6 +64,11 @@ def _rejected(message: dict[str, Any] | bytes, request: RequestContext | None = 
             id="track-name-stripped",
         ),
         pytest.param(
+            {"type": "page", "name": "   ", "userId": "u1"},
+            {"type": "page", "name": None},
+            id="page-blank-name-is-none",
+        ),
+        pytest.param(
             {"type": "page", "name": "Home", "userId": "u1", "properties": {"path": "/"}},
             {"type": "page", "name": "Home", "properties": {"path": "/"}},
             id="page",

@@ -40,7 +40,7 @@ def load_migrations(component: str, package: str) -> list[Migration]:
     folder = resources.files(package).joinpath("migrations")
     found: list[Migration] = []
     for entry in folder.iterdir():
-        if not entry.name.endswith(".sql"):
+        if not entry.name.lower().endswith(".sql"):
             continue
         match = _FILE_NAME.match(entry.name)
         if match is None:

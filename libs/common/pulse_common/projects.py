@@ -11,7 +11,8 @@ import asyncpg
 from pulse_common.db import Connection
 from pulse_common.keys import KEY_KINDS, KeyKind, hash_key, hashes_match, new_key
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 class ProjectError(ValueError):
@@ -34,7 +35,7 @@ class KeyOwner:
 
 
 def validate_project_name(name: str) -> str:
-    if not _SLUG.match(name):
+    if not _SLUG.fullmatch(name):
         raise ProjectError(
             f"project name {name!r} is invalid: use 1-63 lowercase letters, digits or '-', starting with a "
             "letter or digit"
@@ -47,7 +48,8 @@ def validate_timezone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ProjectError(f"timezone {name!r} is not an IANA timezone name (e.g. Europe/Berlin)") from None
-    if name not in available_timezones() and name != "UTC":
+    # available_timezones() lists every file of the tz database folder, including host-specific links.
+    if name in _NOT_ZONES or (name not in available_timezones() and name != "UTC"):
         raise ProjectError(f"timezone {name!r} is not an IANA timezone name (e.g. Europe/Berlin)")
     return name
 

@@ -29,9 +29,10 @@ class CommonSettings(BaseSettings):
     @field_validator("kafka_bootstrap")
     @classmethod
     def _hosts_have_ports(cls, value: str) -> str:
-        for host in value.split(","):
-            if ":" not in host:
-                raise ValueError(f"{host!r} has no port: use host:port[,host:port...]")
+        for address in value.split(","):
+            host, _, port = address.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port: use host:port[,host:port...]")
         return value
 
     @property

@@ -45,6 +45,11 @@ def resolve_event_time(
     if received_at - timestamp > rules.horizon:
         raise EventTimeRejected(
             "timestamp_too_old",
-            f"timestamp {client_timestamp.isoformat()} is older than the accepted horizon of {rules.horizon.days} days",
+            f"timestamp {client_timestamp.isoformat()} is older than the accepted horizon "
+            f"of {_days(rules.horizon)} days",
         )
     return EventTime(timestamp, client_timestamp)
+
+
+def _days(span: timedelta) -> str:
+    return f"{span / timedelta(days=1):g}"

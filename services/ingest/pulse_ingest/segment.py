@@ -103,8 +103,9 @@ def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageE
     distinct_id = user_id or anonymous_id
     if distinct_id is None:
         return Rejection(index, message.message_id, "missing_identity", "userId or anonymousId is required")
-    name = message.event if message.type == "track" else message.name
-    if message.type == "track" and not (name and name.strip()):
+    raw_name = message.event if message.type == "track" else message.name
+    name = raw_name.strip() or None if raw_name else None
+    if message.type == "track" and name is None:
         return Rejection(index, message.message_id, "missing_event", "event is required for a track call")
     if message.type == "alias" and _text(message.previous_id) is None:
         return Rejection(index, message.message_id, "missing_previous_id", "previousId is required for an alias call")
@@ -120,7 +121,7 @@ def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageE
         project=request.project,
         received_at=request.received_at,
         type=message.type,
-        name=name.strip() if name else None,
+        name=name,
         message_id=message.message_id,
         user_id=user_id,
         anonymous_id=anonymous_id,

@@ -1,0 +1,69 @@
+"""partition_for: the partition Kafka's default (murmur2) partitioner picks, as aiokafka and the Java client do."""
+
+import random
+from collections import Counter
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+
+from pulse_common.kafka import partition_for
+from pulse_common.topics import TOPIC_SPECS, TopicSpec, message_key
+
+_rng = random.Random(20260301)
+RANDOM_KEYS = [_rng.randbytes(n) for n in (*range(0, 17), 31, 32, 33, 100, 255, 1024) for _ in range(3)]
+TEXT_KEYS = [
+    message_key(project, user) for project in ("acme", "globex", "a") for user in ("u1", "u2", "ü-ñ", "x" * 70)
+]
+KEYS = [*RANDOM_KEYS, *TEXT_KEYS, b"", b"\x00", b"\xff" * 4, b"\x80\x00\x00\x00"]
+PARTITION_COUNTS = [1, 2, 3, 4, 7, 8, 12, 16, 31, 64, 100, 1000]
+
+
+def _aiokafka(key: bytes, count: int) -> int:
+    partitions = list(range(count))
+    return int(DefaultPartitioner()(key, partitions, partitions))
+
+
+@pytest.mark.parametrize("count", PARTITION_COUNTS)
+def test_matches_aiokafka_default_partitioner(count: int) -> None:
+    for key in KEYS:
+        assert partition_for(key, count) == _aiokafka(key, count), key
+
+
+@pytest.mark.parametrize("spec", TOPIC_SPECS, ids=lambda s: s.name)
+def test_matches_aiokafka_for_pulse_topics(spec: TopicSpec) -> None:
+    partitions = spec.partitions
+    for key in TEXT_KEYS:
+        assert partition_for(key, partitions) == _aiokafka(key, partitions)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        # murmur2 values from Kafka's Java UtilsTest (-973932308, -790332482, ...) & 0x7fffffff, modulo 8 and 12.
+        (b"21", (4, 0)),
+        (b"foobar", (6, 6)),
+        (b"a-little-bit-long-string", (0, 8)),
+        (b"a-little-bit-longer-string", (3, 11)),
+        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", (5, 5)),
+        (b"abc", (3, 3)),
+    ],
+)
+def test_golden_partitions_of_the_java_client(key: bytes, expected: tuple[int, int]) -> None:
+    assert (partition_for(key, 8), partition_for(key, 12)) == expected
+
+
+@pytest.mark.parametrize("count", PARTITION_COUNTS)
+def test_in_range_and_stable(count: int) -> None:
+    first = [partition_for(key, count) for key in KEYS]
+    assert all(0 <= p < count for p in first)
+    assert [partition_for(key, count) for key in KEYS] == first
+
+
+def test_one_partition_is_always_zero() -> None:
+    assert {partition_for(key, 1) for key in KEYS} == {0}
+
+
+def test_users_spread_evenly_over_partitions() -> None:
+    counts = Counter(partition_for(message_key("acme", f"user-{i}"), 8) for i in range(1000))
+    assert set(counts) == set(range(8))
+    assert all(90 <= n <= 160 for n in counts.values()), counts
