@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit test-integration lint typecheck fmt migrate clean
+.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,7 @@ fmt: $(STAMP)
 
 clean: down
 	rm -rf $(VENV) .pulse .mypy_cache .ruff_cache .pytest_cache
+
+## bench: benchmarks (figures printed, JSON under benchmarks/results/); never part of `make test`
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.codec
