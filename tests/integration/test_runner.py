@@ -239,6 +239,11 @@ async def test_two_consumers_racing_on_the_same_partitions_apply_each_event_once
         running(settings, pool, topic, group="zombie-a") as one,
         running(settings, pool, topic, group="zombie-b") as two,
     ):
+        # Both positioned before anything is produced, so each fetches every record (none is skipped by a seek).
+        await eventually(
+            lambda: asyncio.sleep(0, (one.runner.stats.assignments, two.runner.stats.assignments)),
+            lambda pair: bool(pair[0]) and bool(pair[1]),
+        )
         await produce_events(settings.kafka_bootstrap, topic, events)
         await wait_total(pool, project.project, 300)
         await eventually(
