@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from pulse_common import broker as embedded_broker
 from pulse_common.projects import CreatedProject
 from tests.e2e.conftest import StartService, service_env
 from tests.helpers import eventually
@@ -168,8 +169,6 @@ async def test_bodies_that_are_too_large_or_malformed_are_refused(
 async def test_broker_down_answers_503_with_retry_after(
     start_service: StartService, database_url: str, kafka_bootstrap: str
 ) -> None:
-    from pulse_common import broker as embedded_broker
-
     project = create_project_with_cli(database_url, kafka_bootstrap, "UTC")
     port = embedded_broker.free_port()
     own_broker = embedded_broker.start_broker(port)
@@ -204,3 +203,24 @@ async def test_a_consumer_that_cannot_reach_its_database_exits_non_zero(
     consumer = start_service("pulse_metrics", "consumer", http=False, PULSE_DATABASE_URL=unreachable)
     assert consumer.process.wait(timeout=60) == 1
     assert "resumes from its stored offsets on restart" in consumer.log()
+
+
+async def test_a_consumer_whose_broker_is_gone_exits_non_zero(start_service: StartService) -> None:
+    port = embedded_broker.free_port()
+    own_broker = embedded_broker.start_broker(port)
+    try:
+        consumer = start_service(
+            "pulse_metrics",
+            "consumer",
+            http=False,
+            PULSE_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
+            PULSE_KAFKA_UNREACHABLE_EXIT_S="3",
+        )
+        await eventually(lambda: asyncio.sleep(0, consumer.log()), lambda text: "assigned" in text)
+        own_broker.kill()
+        own_broker.wait(timeout=10)
+        assert consumer.process.wait(timeout=60) == 1, consumer.log()
+        assert "no broker answered" in consumer.log()
+    finally:
+        if own_broker.poll() is None:
+            own_broker.kill()

@@ -24,6 +24,8 @@ class CommonSettings(BaseSettings):
     # Create missing topics at start-up with the partition counts of pulse_common.topics (off where an operator
     # manages topics, e.g. Strimzi KafkaTopic objects).
     kafka_create_topics: bool = True
+    # A consumer exits non-zero (and resumes from its stored offsets when restarted) after this long without a broker.
+    kafka_unreachable_exit_s: float = Field(default=30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("kafka_bootstrap")

@@ -40,7 +40,12 @@ async def run_projection(
             try:
                 log.info("%s: consuming %s", projection.name, ", ".join(projection.topics))
                 await ProjectionRunner(
-                    projection, pool=pool, consumer=consumer, producer=producer, max_records=max_records
+                    projection,
+                    pool=pool,
+                    consumer=consumer,
+                    producer=producer,
+                    max_records=max_records,
+                    broker_unreachable_s=settings.kafka_unreachable_exit_s,
                 ).run(stop)
                 log.info("%s: stopped after finishing its batch", projection.name)
             finally:

@@ -32,6 +32,10 @@ from pulse_common.runner.projection import E, Projection, SourceRecord
 log = logging.getLogger(__name__)
 
 
+class BrokerUnreachable(RuntimeError):
+    """No broker answered for longer than the runner tolerates."""
+
+
 @dataclass(frozen=True)
 class BatchResult:
     """What one committed batch did."""
@@ -80,6 +84,7 @@ class ProjectionRunner(Generic[E]):
         max_records: int = 5000,
         poll_timeout_ms: int = 500,
         caught_up_interval_s: float = 1.0,
+        broker_unreachable_s: float = 30.0,
         after_db_commit: BatchObserver | None = None,
     ) -> None:
         self.projection = projection
@@ -90,6 +95,8 @@ class ProjectionRunner(Generic[E]):
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
         self._caught_up_interval_s = caught_up_interval_s
+        self._broker_unreachable_s = broker_unreachable_s
+        self._broker_last_seen = time.monotonic()
         self._after_db_commit = after_db_commit
         self._last_caught_up_mark = 0.0
 
@@ -119,9 +126,11 @@ class ProjectionRunner(Generic[E]):
             ]
             await self._restart_shortened_logs(skip={(r.topic, r.partition) for r in records})
             if records:
+                self._broker_last_seen = time.monotonic()
                 await self._apply(records, fetched_at)
             else:
                 await self._mark_caught_up(fetched_at)
+                await self._check_broker()
 
     async def seek_to_stored_offsets(self, assigned: set[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in assigned]
@@ -215,6 +224,23 @@ class ProjectionRunner(Generic[E]):
         if caught_up:
             await tracking.mark_caught_up(self._pool, self.name, caught_up, fetched_at)
         self._last_caught_up_mark = time.monotonic()
+
+    async def _check_broker(self) -> None:
+        """The Kafka client retries a lost broker forever and quietly; an idle consumer asks for metadata instead,
+        and gives up (raising, so the process exits non-zero) once the broker has been unreachable too long."""
+        if time.monotonic() - self._broker_last_seen < self._caught_up_interval_s:
+            return
+        try:
+            await asyncio.wait_for(self._consumer.topics(), self._caught_up_interval_s * 2)
+        except (KafkaError, TimeoutError) as exc:
+            unreachable_for = time.monotonic() - self._broker_last_seen
+            if unreachable_for >= self._broker_unreachable_s:
+                raise BrokerUnreachable(
+                    f"{self.name}: no broker answered for {unreachable_for:.0f} s ({exc!r})"
+                ) from exc
+            log.warning("%s: the broker does not answer (%r); retrying", self.name, exc)
+            return
+        self._broker_last_seen = time.monotonic()
 
     async def _restart_shortened_logs(self, skip: set[tuple[str, int]]) -> None:
         """A position beyond the fetch high-water mark means the log was replaced by a shorter one (a recreated
