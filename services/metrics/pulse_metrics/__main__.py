@@ -4,8 +4,7 @@ import asyncio
 import logging
 import sys
 
-import uvicorn
-
+from pulse_common.http.serve import serve
 from pulse_common.logs import configure_logging
 from pulse_metrics.app import create_app
 from pulse_metrics.consumer import run_consumer
@@ -20,14 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = MetricsSettings()
     configure_logging(settings.log_level)
     if role == "api":
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
+        serve(create_app(settings), settings.host, settings.port)
         return 0
     if role == "consumer":
         try:
