@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pulse_common import codec, topics
@@ -77,3 +77,23 @@ async def produce_raw(bootstrap: str, topic: str, values: Sequence[bytes], key: 
         await asyncio.gather(*[await producer.send(topic, v, key=key) for v in values])
     finally:
         await producer.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, keep: Callable[[bytes], bool], expected: int, timeout_s: float = 30.0
+) -> list[bytes]:
+    """Values of ``topic`` (from its beginning) that ``keep`` selects, once ``expected`` of them arrived."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(found) < expected:
+                for messages in (await consumer.getmany(timeout_ms=200)).values():
+                    found.extend(m.value for m in messages if keep(m.value))
+        # Anything beyond what was expected would show up in one more poll.
+        for messages in (await consumer.getmany(timeout_ms=500)).values():
+            found.extend(m.value for m in messages if keep(m.value))
+    finally:
+        await consumer.stop()
+    return found

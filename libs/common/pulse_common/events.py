@@ -7,7 +7,7 @@ sent one, so a retried message keeps its id; otherwise a fresh UUIDv4).
 
 from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -42,6 +42,7 @@ class UsageEventRecorded(Event, kw_only=True, frozen=True, tag="usage"):
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
     traits: dict[str, Any] = msgspec.field(default_factory=dict)
     context: dict[str, Any] = msgspec.field(default_factory=dict)
+    integrations: dict[str, Any] = msgspec.field(default_factory=dict)
     group_id: str | None = None
     previous_id: str | None = None
 
@@ -50,7 +51,8 @@ class SessionUpdated(Event, kw_only=True, frozen=True, tag="session_update"):
     """One release-health session update (Sentry semantics, product.md §5)."""
 
     session_id: str
-    distinct_id: str
+    # Sentry's `did`; None when the app did not set a user (such sessions count for sessions, not for users).
+    distinct_id: str | None = None
     init: bool = False
     started: datetime
     timestamp: datetime
@@ -106,6 +108,8 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     """A message that can never be processed, kept with its reason and where it came from."""
 
     schema_version: int = 1
+    # Each letter is one occurrence: a client sending the same bad event twice is told twice.
+    event_id: UUID = msgspec.field(default_factory=uuid4)
     # "ingest" for events refused at the door; the consumer's name for poison messages found in a topic.
     origin: str
     code: str
@@ -115,4 +119,7 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
     source_topic: str | None = None
     source_partition: int | None = None
     source_offset: int | None = None
+    # For events refused at ingest: the client's messageId and the stream it was sent to (usage/sessions/feedback).
+    message_id: str | None = None
+    stream: str | None = None
     payload: bytes = b""

@@ -11,8 +11,13 @@ from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
 from pulse_common.kafka import build_producer, ensure_topics
+from pulse_ingest.pipeline import IngestPipeline
 from pulse_ingest.publisher import Publisher
-from pulse_ingest.routes import batch
+from pulse_ingest.ratelimit import TokenBuckets
+from pulse_ingest.recent import RecentEventIds
+from pulse_ingest.routes.feedback import feedback_router
+from pulse_ingest.routes.segment import segment_router
+from pulse_ingest.routes.sessions import sessions_router
 from pulse_ingest.settings import IngestSettings
 
 
@@ -26,6 +31,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
         await producer.start()
         app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
         app.state.publisher = Publisher(producer, timeout_s=settings.publish_timeout_s)
+        app.state.pipeline = IngestPipeline(app.state.publisher, RecentEventIds(settings.recent_ids_capacity))
+        app.state.rate_limits = TokenBuckets(settings.rate_limit_events_per_s, settings.rate_limit_burst)
         app.state.pool = pool
         try:
             yield
@@ -43,6 +50,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         CORSMiddleware,
         allow_origins=["*"],
         allow_methods=["POST", "OPTIONS"],
+        expose_headers=["Retry-After"],
         allow_headers=["*"],
         max_age=86400,
     )
@@ -54,5 +62,6 @@ def create_app(settings: IngestSettings) -> FastAPI:
         await app.state.publisher.check()
 
     app.include_router(health_router({"database": database_ready, "broker": broker_ready}, registry))
-    app.include_router(batch.router)
+    for router in (segment_router(), sessions_router(), feedback_router()):
+        app.include_router(router)
     return app

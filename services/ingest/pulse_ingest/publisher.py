@@ -2,7 +2,7 @@
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -21,12 +21,18 @@ class Publisher:
 
     async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
         """Send (key, value) pairs keyed as Kafka's default partitioner would, and wait for every ack."""
-        if not messages:
+        await self.publish_all({topic: messages})
+
+    async def publish_all(self, messages: Mapping[str, Sequence[tuple[bytes, bytes]]]) -> None:
+        """Publish to several topics at once; return when every message is acknowledged, else raise."""
+        pending = [self._publish(topic, items) for topic, items in messages.items() if items]
+        if not pending:
             return
         try:
-            await asyncio.wait_for(self._publish(topic, messages), self._timeout_s)
+            await asyncio.wait_for(asyncio.gather(*pending), self._timeout_s)
         except (KafkaError, TimeoutError) as exc:
-            raise BrokerUnavailable(f"the broker did not acknowledge {len(messages)} events: {exc!r}") from exc
+            count = sum(len(items) for items in messages.values())
+            raise BrokerUnavailable(f"the broker did not acknowledge {count} messages: {exc!r}") from exc
 
     async def _publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
         partitions = sorted(await self._producer.partitions_for(topic))

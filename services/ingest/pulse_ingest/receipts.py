@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_ingest.segment import Rejection
+from pulse_ingest.rejections import Rejection
 
 
 @dataclass

@@ -3,21 +3,23 @@
 Each message of a batch is decoded on its own, so one bad message never rejects its good neighbours.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from functools import cache
+from typing import Any
 
 import msgspec
 
-from pulse_common.events import UsageEventRecorded
+from pulse_common.events import UsageEventRecorded, UsageType
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
+from pulse_ingest.rejections import Rejection
 
 Identifier = str | int
 
 
 class SegmentMessage(msgspec.Struct, rename="camel"):
-    type: Literal["track", "page", "screen", "identify", "group", "alias"]
+    type: UsageType | None = None
     message_id: str | None = None
     user_id: Identifier | None = None
     anonymous_id: Identifier | None = None
@@ -41,14 +43,6 @@ class SegmentBatch(msgspec.Struct):
 
 
 @dataclass(frozen=True)
-class Rejection:
-    index: int
-    message_id: str | None
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
 class RequestContext:
     project: str
     received_at: datetime
@@ -56,9 +50,12 @@ class RequestContext:
     context: dict[str, Any] | None
     rules: TimeRules
     max_event_bytes: int
+    integrations: dict[str, Any] | None = None
 
 
-_decode_message = msgspec.json.Decoder(SegmentMessage).decode
+@cache
+def _message_decoder() -> msgspec.json.Decoder[SegmentMessage]:
+    return msgspec.json.Decoder(SegmentMessage)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -85,7 +82,22 @@ def _message_id_of(raw: bytes) -> str | None:
     return message_id if isinstance(message_id, str) else None
 
 
-def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageEventRecorded | Rejection:
+def build_usage_event(
+    index: int, raw: bytes, request: RequestContext, call_type: UsageType | None = None
+) -> UsageEventRecorded | Rejection:
+    """The usage event of one Segment message, or why it is refused (with its bytes, for the dead-letter topic).
+
+    ``call_type`` is the type implied by a single-call endpoint (``/v1/track`` …); a batch message names its own.
+    """
+    outcome = _build(index, raw, request, call_type)
+    if isinstance(outcome, Rejection):
+        return replace(outcome, payload=raw[: request.max_event_bytes])
+    return outcome
+
+
+def _build(
+    index: int, raw: bytes, request: RequestContext, call_type: UsageType | None
+) -> UsageEventRecorded | Rejection:
     if len(raw) > request.max_event_bytes:
         return Rejection(
             index,
@@ -94,33 +106,35 @@ def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageE
             f"event is {len(raw)} bytes; the limit is {request.max_event_bytes}",
         )
     try:
-        message = _decode_message(raw)
+        message = _message_decoder().decode(raw)
     except msgspec.ValidationError as exc:
         return Rejection(index, _message_id_of(raw), "invalid_event", str(exc))
     except msgspec.DecodeError as exc:
         return Rejection(index, None, "invalid_event", f"not a JSON object: {exc}")
+    kind = call_type or message.type
+    if kind is None:
+        return Rejection(index, message.message_id, "invalid_event", "Object missing required field `type`")
     user_id, anonymous_id = _text(message.user_id), _text(message.anonymous_id)
     distinct_id = user_id or anonymous_id
     if distinct_id is None:
         return Rejection(index, message.message_id, "missing_identity", "userId or anonymousId is required")
-    raw_name = message.event if message.type == "track" else message.name
+    raw_name = message.event if kind == "track" else message.name
     name = raw_name.strip() or None if raw_name else None
-    if message.type == "track" and name is None:
+    if kind == "track" and name is None:
         return Rejection(index, message.message_id, "missing_event", "event is required for a track call")
-    if message.type == "alias" and _text(message.previous_id) is None:
+    if kind == "alias" and _text(message.previous_id) is None:
         return Rejection(index, message.message_id, "missing_previous_id", "previousId is required for an alias call")
-    if message.type == "group" and _text(message.group_id) is None:
+    if kind == "group" and _text(message.group_id) is None:
         return Rejection(index, message.message_id, "missing_group_id", "groupId is required for a group call")
     try:
         event_time = resolve_event_time(as_utc(message.timestamp), request.sent_at, request.received_at, request.rules)
     except EventTimeRejected as exc:
         return Rejection(index, message.message_id, exc.code, str(exc))
-    context = {**(request.context or {}), **(message.context or {})}
     return UsageEventRecorded(
         event_id=event_id_for(request.project, message.message_id),
         project=request.project,
         received_at=request.received_at,
-        type=message.type,
+        type=kind,
         name=name,
         message_id=message.message_id,
         user_id=user_id,
@@ -131,10 +145,18 @@ def build_usage_event(index: int, raw: bytes, request: RequestContext) -> UsageE
         sent_at=request.sent_at,
         properties=message.properties or {},
         traits=message.traits or {},
-        context=context,
+        context=_merged(request.context, message.context),
+        integrations=_merged(request.integrations, message.integrations),
         group_id=_text(message.group_id),
         previous_id=_text(message.previous_id),
     )
+
+
+def _merged(batch_level: dict[str, Any] | None, own: dict[str, Any] | None) -> dict[str, Any]:
+    """Batch-level context/integrations apply to every message; the message's own keys win."""
+    if not batch_level:
+        return own or {}
+    return {**batch_level, **(own or {})}
 
 
 def time_rules(drift_threshold_s: float, max_future_s: float, horizon_days: float) -> TimeRules:

@@ -16,6 +16,15 @@ class IngestSettings(CommonSettings):
     clock_drift_threshold_s: float = Field(default=60.0, ge=0)
     max_future_s: float = Field(default=24 * 3600.0, ge=0)
     usage_horizon_days: float = Field(default=30.0, gt=0)
+    feedback_horizon_days: float = Field(default=30.0, gt=0)
+    session_horizon_days: float = Field(default=5.0, gt=0)
+    # Sentry envelopes also carry error events (read, then ignored), so they may be larger than Segment requests.
+    max_envelope_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    # Per write key: events per second, and how many may come at once.
+    rate_limit_events_per_s: float = Field(default=10_000.0, gt=0)
+    rate_limit_burst: float = Field(default=50_000.0, ge=1)
+    # Message ids this worker remembers to report retries as duplicates at once.
+    recent_ids_capacity: int = Field(default=500_000, ge=0)
     # How long a request may wait for the broker's acknowledgements before answering 503.
     publish_timeout_s: float = Field(default=10.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)

@@ -1,14 +1,22 @@
-"""The metrics consumer: every usage projection of the metrics service, run by the shared projection runner."""
+"""The metrics consumer: every projection of the metrics service, each run by the shared projection runner."""
 
 import asyncpg
 
-from pulse_common.runner.process import run_projection
+from pulse_common.runner.process import ProjectionFactory, run_projections
 from pulse_metrics.projections.daily_events import DailyEventsProjection
+from pulse_metrics.projections.rejections import RejectionsProjection
 from pulse_metrics.settings import MetricsSettings
 
 
-async def run_consumer(settings: MetricsSettings) -> None:
-    def make_projection(pool: asyncpg.Pool) -> DailyEventsProjection:
+def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
+    def daily_events(pool: asyncpg.Pool) -> DailyEventsProjection:
         return DailyEventsProjection(pool, topic=settings.usage_topic)
 
-    await run_projection(settings, make_projection, max_records=settings.consumer_max_records)
+    def rejections(pool: asyncpg.Pool) -> RejectionsProjection:
+        return RejectionsProjection(pool, topic=settings.deadletter_topic)
+
+    return [daily_events, rejections]
+
+
+async def run_consumer(settings: MetricsSettings) -> None:
+    await run_projections(settings, projection_factories(settings), max_records=settings.consumer_max_records)

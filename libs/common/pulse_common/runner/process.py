@@ -1,56 +1,61 @@
-"""Running one projection as a process: clients from settings, SIGTERM finishes the batch, failures exit non-zero."""
+"""Running a service's projections in one process: one runner (and consumer group) per projection, sharing a pool
+and a dead-letter producer. SIGTERM lets every runner finish its batch; any failure stops them all and raises, so
+the process exits non-zero and resumes from its stored offsets when restarted."""
 
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
 
 import asyncpg
 
 from pulse_common.db import create_pool
 from pulse_common.kafka import build_consumer, build_producer, ensure_topics
-from pulse_common.runner.projection import E, Projection
+from pulse_common.runner.projection import Projection
 from pulse_common.runner.runner import ProjectionRunner
 from pulse_common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
+ProjectionFactory = Callable[[asyncpg.Pool], Projection[Any]]
 
-async def run_projection(
-    settings: CommonSettings,
-    make_projection: Callable[[asyncpg.Pool], Projection[E]],
-    *,
-    max_records: int = 5000,
+
+async def run_projections(
+    settings: CommonSettings, factories: Sequence[ProjectionFactory], *, max_records: int = 5000
 ) -> None:
-    """Run until SIGTERM/SIGINT; raise on any database or broker failure (the caller exits non-zero)."""
+    """Run until SIGTERM/SIGINT; raise on any database or broker failure."""
     if settings.kafka_create_topics:
         await ensure_topics(settings.kafka_bootstrap)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    pool = await create_pool(settings.dsn, min_size=1, max_size=2)
-    try:
-        projection = make_projection(pool)
-        producer = build_producer(settings, client_id=f"{projection.name}-deadletters")
-        consumer = build_consumer(settings, group_id=projection.name, client_id=projection.name)
+    async with AsyncExitStack() as resources:
+        pool = await create_pool(settings.dsn, min_size=1, max_size=len(factories) + 2)
+        resources.push_async_callback(pool.close)
+        producer = build_producer(settings, client_id="pulse-consumer-deadletters")
         await producer.start()
-        try:
+        resources.push_async_callback(producer.stop)
+        runners = []
+        for factory in factories:
+            projection = factory(pool)
+            consumer = build_consumer(settings, group_id=projection.name, client_id=projection.name)
             await consumer.start()
-            try:
-                log.info("%s: consuming %s", projection.name, ", ".join(projection.topics))
-                await ProjectionRunner(
+            resources.push_async_callback(consumer.stop)
+            log.info("%s: consuming %s", projection.name, ", ".join(projection.topics))
+            runners.append(
+                ProjectionRunner(
                     projection,
                     pool=pool,
                     consumer=consumer,
                     producer=producer,
                     max_records=max_records,
                     broker_unreachable_s=settings.kafka_unreachable_exit_s,
-                ).run(stop)
-                log.info("%s: stopped after finishing its batch", projection.name)
-            finally:
-                await consumer.stop()
-        finally:
-            await producer.stop()
-    finally:
-        await pool.close()
+                )
+            )
+        async with asyncio.TaskGroup() as group:
+            for runner in runners:
+                group.create_task(runner.run(stop), name=runner.name)
+        log.info("stopped after finishing every batch under way")

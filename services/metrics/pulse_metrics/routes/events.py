@@ -1,21 +1,11 @@
 """``GET /v1/projects/{project}/events/daily``: events per name per local day."""
 
-from datetime import date
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-
-from pulse_common.http.auth import require_read_access
-from pulse_common.http.errors import ApiError
 from pulse_common.http.representation import represent
-from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.daily_events import DailyEventsProjection
-from pulse_metrics.queries.daily_events import daily_counts, project_timezone
-from pulse_metrics.settings import MetricsSettings
-
-router = APIRouter()
-
-ReadableProject = Annotated[str, Depends(require_read_access)]
+from pulse_metrics.queries.daily_events import daily_counts
+from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
 
 DEFINITION = (
     "daily_event_count: track events per event name, page views as $page and screen views as $screen, per local "
@@ -23,33 +13,28 @@ DEFINITION = (
 )
 
 
-@router.get("/v1/projects/{project}/events/daily")
 async def events_daily(
-    request: Request,
-    project: ReadableProject,
-    start: Annotated[date, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD)")],
-    end: Annotated[date, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD)")],
-    format: Annotated[str | None, Query(pattern="^(json|csv)$", description="csv for a spreadsheet")] = None,
+    request: Request, project: ReadableProject, start: FromDate = None, end: ToDate = None, format: Format = None
 ) -> Response:
-    settings: MetricsSettings = request.app.state.settings
-    if end < start:
-        raise ApiError(400, "invalid_parameter", f"to: {end} is before from: {start}")
-    if (end - start).days + 1 > settings.max_range_days:
-        raise ApiError(400, "invalid_parameter", f"to: the range may span at most {settings.max_range_days} days")
-    pool = request.app.state.pool
-    timezone = await project_timezone(pool, project)
-    as_of = await projection_as_of(pool, DailyEventsProjection.name)
+    """Without from/to: the last 30 local days."""
+    view = await project_view(request, project, start, end, default_days=30)
     series = [
         {"date": c.day.isoformat(), "event": c.event, "count": c.count}
-        for c in await daily_counts(pool, project, start, end)
+        for c in await daily_counts(pool_of(request), project, view.start, view.end)
     ]
     payload = {
         "project": project,
-        "timezone": timezone,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "as_of": as_of.isoformat() if as_of else None,
+        "timezone": view.timezone,
+        "from": view.start.isoformat(),
+        "to": view.end.isoformat(),
+        "as_of": await as_of(request, DailyEventsProjection.name),
         "definition": DEFINITION,
         "series": series,
     }
     return represent(request, payload, series, ("date", "event", "count"))
+
+
+def events_router() -> APIRouter:
+    router = APIRouter(tags=["events"])
+    router.add_api_route("/v1/projects/{project}/events/daily", events_daily, methods=["GET"])
+    return router

@@ -1,0 +1,80 @@
+"""What every ingest endpoint does once it has turned a request into events and rejections: report duplicates,
+publish accepted events and dead letters for rejected ones, wait for the broker, and write the receipt."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+
+from pulse_common import codec, topics
+from pulse_common.events import DeadLetter, Event
+from pulse_ingest.publisher import Publisher
+from pulse_ingest.receipts import Receipt
+from pulse_ingest.recent import RecentEventIds
+from pulse_ingest.rejections import Rejection
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An event ready for its topic, with the client's messageId (if any) for the receipt."""
+
+    index: int
+    message_id: str | None
+    event: Event
+    topic: str
+    key: bytes
+    # False for events whose id is random (no messageId): they can never be duplicates.
+    deduplicable: bool
+
+
+Outcome = Accepted | Rejection
+
+
+class IngestPipeline:
+    def __init__(self, publisher: Publisher, recent: RecentEventIds) -> None:
+        self._publisher = publisher
+        self._recent = recent
+
+    async def settle(self, project: str, stream: str, outcomes: list[Outcome], received_at: datetime) -> Receipt:
+        """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge."""
+        receipt = Receipt()
+        accepted: list[Accepted] = []
+        in_request: set[object] = set()
+        for outcome in outcomes:
+            if isinstance(outcome, Rejection):
+                receipt.rejected.append(outcome)
+                continue
+            event_id = outcome.event.event_id
+            if outcome.deduplicable and (event_id in in_request or event_id in self._recent):
+                receipt.duplicates.append({"index": outcome.index, "messageId": outcome.message_id})
+                continue
+            in_request.add(event_id)
+            accepted.append(outcome)
+        messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
+        for item in accepted:
+            messages[item.topic].append((item.key, codec.encode(item.event)))
+        for rejection in receipt.rejected:
+            letter = _dead_letter(project, stream, rejection, received_at)
+            messages[topics.DEADLETTER].append((project.encode(), codec.encode(letter)))
+        await self._publisher.publish_all(messages)
+        self._recent.remember(item.event.event_id for item in accepted if item.deduplicable)
+        receipt.accepted = len(accepted)
+        return receipt
+
+
+def _dead_letter(project: str, stream: str, rejection: Rejection, received_at: datetime) -> DeadLetter:
+    return DeadLetter(
+        origin="ingest",
+        code=rejection.code,
+        reason=rejection.message,
+        failed_at=received_at.astimezone(UTC),
+        project=project,
+        message_id=rejection.message_id,
+        stream=stream,
+        payload=rejection.payload,
+    )
+
+
+def encode_receipt(receipt: Receipt) -> bytes:
+    return msgspec.json.encode(receipt.as_json())
