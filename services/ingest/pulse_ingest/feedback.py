@@ -10,7 +10,7 @@ import msgspec
 from pulse_common.events import FeedbackKind, FeedbackResponded
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
-from pulse_ingest.rejections import Rejection
+from pulse_ingest.rejections import Rejection, message_id_of
 from pulse_ingest.segment import as_utc
 
 # Inclusive score range of each kind.
@@ -71,7 +71,7 @@ def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | 
     try:
         wire = _decoder().decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return Rejection(index, None, "invalid_response", str(exc))
+        return Rejection(index, message_id_of(raw), "invalid_response", str(exc))
     scale = SCALES.get(wire.kind)
     if scale is None:
         return Rejection(

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+import msgspec
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -10,3 +12,13 @@ class Rejection:
     code: str
     message: str
     payload: bytes = b""
+
+
+def message_id_of(raw: bytes, field: str = "messageId") -> str | None:
+    """Best effort, for naming in the receipt an event that could not be decoded."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    message_id = value.get(field) if isinstance(value, dict) else None
+    return message_id if isinstance(message_id, str) else None

@@ -13,7 +13,7 @@ import msgspec
 from pulse_common.events import UsageEventRecorded, UsageType
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
-from pulse_ingest.rejections import Rejection
+from pulse_ingest.rejections import Rejection, message_id_of
 
 Identifier = str | int
 
@@ -72,16 +72,6 @@ def _text(value: Identifier | None) -> str | None:
     return text or None
 
 
-def _message_id_of(raw: bytes) -> str | None:
-    """Best effort, for naming a rejected message in the receipt."""
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return None
-    message_id = value.get("messageId") if isinstance(value, dict) else None
-    return message_id if isinstance(message_id, str) else None
-
-
 def build_usage_event(
     index: int, raw: bytes, request: RequestContext, call_type: UsageType | None = None
 ) -> UsageEventRecorded | Rejection:
@@ -101,14 +91,14 @@ def _build(
     if len(raw) > request.max_event_bytes:
         return Rejection(
             index,
-            _message_id_of(raw),
+            message_id_of(raw),
             "event_too_large",
             f"event is {len(raw)} bytes; the limit is {request.max_event_bytes}",
         )
     try:
         message = _message_decoder().decode(raw)
     except msgspec.ValidationError as exc:
-        return Rejection(index, _message_id_of(raw), "invalid_event", str(exc))
+        return Rejection(index, message_id_of(raw), "invalid_event", str(exc))
     except msgspec.DecodeError as exc:
         return Rejection(index, None, "invalid_event", f"not a JSON object: {exc}")
     kind = call_type or message.type

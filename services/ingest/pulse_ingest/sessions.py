@@ -15,7 +15,7 @@ import msgspec
 from pulse_common.events import SessionsAggregated, SessionUpdated
 from pulse_common.identity import EVENT_ID_NAMESPACE, event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
-from pulse_ingest.rejections import Rejection
+from pulse_ingest.rejections import Rejection, message_id_of
 from pulse_ingest.segment import as_utc
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -96,7 +96,7 @@ def build_session_update(index: int, raw: bytes, ctx: SessionContext) -> Session
     try:
         wire = _update_decoder().decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return Rejection(index, None, "invalid_session", str(exc), raw)
+        return Rejection(index, message_id_of(raw, "sid"), "invalid_session", str(exc), raw)
     return _with_payload(session_update_from(index, wire, ctx), raw)
 
 
@@ -138,7 +138,7 @@ def build_aggregate(index: int, raw: bytes, ctx: SessionContext) -> SessionsAggr
     try:
         wire = _aggregate_decoder().decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return Rejection(index, None, "invalid_aggregate", str(exc), raw)
+        return Rejection(index, message_id_of(raw), "invalid_aggregate", str(exc), raw)
     return _with_payload(aggregate_from(index, wire, ctx), raw)
 
 
