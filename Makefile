@@ -51,3 +51,4 @@ clean: down
 ## bench: benchmarks (figures printed, JSON under benchmarks/results/); never part of `make test`
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.codec
+	$(BIN)/python -m benchmarks.ingest

@@ -148,36 +148,6 @@ async def test_keys_are_checked_on_both_sides(
         assert "to" in bad_range.json()["message"]
 
 
-async def test_broker_down_answers_503_with_retry_after(
-    start_service: StartService, database_url: str, kafka_bootstrap: str
-) -> None:
-    project = create_project_with_cli(database_url, kafka_bootstrap, "UTC")
-    port = embedded_broker.free_port()
-    own_broker = embedded_broker.start_broker(port)
-    try:
-        ingest = start_service(
-            "pulse_ingest",
-            PULSE_KAFKA_BOOTSTRAP=f"127.0.0.1:{port}",
-            PULSE_PUBLISH_TIMEOUT_S="2",
-            PULSE_KAFKA_REQUEST_TIMEOUT_MS="1000",
-        )
-        body = {"writeKey": project.write_key, "batch": [track("u", "e", "2026-11-21T00:00:00Z", "x1")]}
-        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            assert (await client.post("/v1/batch", json=body)).status_code == 200
-            own_broker.kill()
-            own_broker.wait(timeout=10)
-            response = await client.post("/v1/batch", json=body)
-            ready = await client.get("/readyz")
-        assert response.status_code == 503, response.text
-        assert response.json()["code"] == "broker_unavailable"
-        assert int(response.headers["Retry-After"]) > 0
-        assert ready.status_code == 503
-        assert ready.json()["checks"]["broker"].startswith("unavailable")
-    finally:
-        if own_broker.poll() is None:
-            own_broker.kill()
-
-
 async def test_a_consumer_that_cannot_reach_its_database_exits_non_zero(
     start_service: StartService, database_url: str
 ) -> None:

@@ -166,7 +166,8 @@ async def test_duplicates_within_a_request_and_of_recent_requests_are_reported_n
 
 async def test_clock_drift_is_corrected_and_small_drift_kept(settings: CommonSettings, pool: asyncpg.Pool) -> None:
     project = await new_project(pool)
-    skewed_clock = NOW + timedelta(hours=2)  # the device's clock runs two hours ahead
+    now = datetime.now(UTC).replace(microsecond=0)
+    skewed_clock = now + timedelta(hours=2)  # the device's clock runs two hours ahead
     async with ingest_client(settings.dsn, settings.kafka_bootstrap) as client:
         skewed = await client.post(
             "/v1/batch",
@@ -181,15 +182,15 @@ async def test_clock_drift_is_corrected_and_small_drift_kept(settings: CommonSet
             json={
                 "writeKey": project.write_key,
                 "sentAt": iso(datetime.now(UTC) + timedelta(seconds=5)),
-                "batch": [track("fine", timestamp=iso(NOW - timedelta(minutes=5)))],
+                "batch": [track("fine", timestamp=iso(now - timedelta(minutes=5)))],
             },
         )
     assert skewed.json()["accepted"] == fine.json()["accepted"] == 1
     events = {e.message_id: e for e in await events_on(settings.kafka_bootstrap, topics.USAGE, project.project, 2)}
     corrected = events["skewed"]
     assert corrected.original_timestamp == skewed_clock - timedelta(minutes=5)
-    assert abs(corrected.timestamp - (NOW - timedelta(minutes=5))) < timedelta(seconds=30)
-    assert events["fine"].timestamp == events["fine"].original_timestamp == NOW - timedelta(minutes=5)
+    assert abs(corrected.timestamp - (now - timedelta(minutes=5))) < timedelta(seconds=30)
+    assert events["fine"].timestamp == events["fine"].original_timestamp == now - timedelta(minutes=5)
 
 
 async def test_write_key_in_body_basic_or_bearer_and_bad_keys_refused(

@@ -16,8 +16,12 @@ SessionStatus = Literal["ok", "exited", "crashed", "abnormal"]
 FeedbackKind = Literal["nps", "csat", "ces"]
 
 
-class Event(msgspec.Struct, kw_only=True, frozen=True, tag_field="event_type"):
-    """Fields every event has."""
+class Event(msgspec.Struct, kw_only=True, frozen=True, tag_field="event_type", gc=False):
+    """Fields every event has.
+
+    ``gc=False``: events hold only JSON data, which cannot form reference cycles, so the garbage collector need not
+    track them (ingest builds one per accepted event).
+    """
 
     schema_version: int = 1
     event_id: UUID
@@ -104,7 +108,7 @@ SessionStreamEvent = SessionUpdated | SessionsAggregated | UserDeleted
 FeedbackStreamEvent = FeedbackResponded | UserDeleted
 
 
-class DeadLetter(msgspec.Struct, kw_only=True, frozen=True):
+class DeadLetter(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     """A message that can never be processed, kept with its reason and where it came from."""
 
     schema_version: int = 1

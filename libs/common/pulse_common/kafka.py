@@ -71,3 +71,19 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] = TOPIC_SPECS
 def partition_for(key: bytes, partition_count: int) -> int:
     """The partition Kafka's default (murmur2) partitioner picks for ``key``, as the Java client does."""
     return int((murmur2(key) & 0x7FFFFFFF) % partition_count)
+
+
+class KeyPartitioner:
+    """``partition_for`` with a bounded memory of recent keys: a user sends many events, and murmur2 is pure Python."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._capacity = capacity
+        self._hashes: dict[bytes, int] = {}
+
+    def __call__(self, key: bytes, partition_count: int) -> int:
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self._capacity:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return hashed % partition_count

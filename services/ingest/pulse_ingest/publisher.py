@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from pulse_common.kafka import partition_for
+from pulse_common.kafka import KeyPartitioner
 
 
 class BrokerUnavailable(RuntimeError):
@@ -18,6 +18,7 @@ class Publisher:
     def __init__(self, producer: AIOKafkaProducer, *, timeout_s: float) -> None:
         self._producer = producer
         self._timeout_s = timeout_s
+        self._partitioner = KeyPartitioner()
 
     async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
         """Send (key, value) pairs keyed as Kafka's default partitioner would, and wait for every ack."""
@@ -38,7 +39,7 @@ class Publisher:
         partitions = sorted(await self._producer.partitions_for(topic))
         by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
         for key, value in messages:
-            by_partition[partitions[partition_for(key, len(partitions))]].append((key, value))
+            by_partition[partitions[self._partitioner(key, len(partitions))]].append((key, value))
         acks = []
         for partition, items in by_partition.items():
             batch = self._producer.create_batch()

@@ -18,7 +18,7 @@ from pulse_ingest.rejections import Rejection, message_id_of
 Identifier = str | int
 
 
-class SegmentMessage(msgspec.Struct, rename="camel"):
+class SegmentMessage(msgspec.Struct, rename="camel", gc=False):
     type: UsageType | None = None
     message_id: str | None = None
     user_id: Identifier | None = None
@@ -56,6 +56,15 @@ class RequestContext:
 @cache
 def _message_decoder() -> msgspec.json.Decoder[SegmentMessage]:
     return msgspec.json.Decoder(SegmentMessage)
+
+
+class _TypedBatch(msgspec.Struct, gc=False):
+    batch: list[SegmentMessage]
+
+
+@cache
+def _typed_batch_decoder() -> msgspec.json.Decoder[_TypedBatch]:
+    return msgspec.json.Decoder(_TypedBatch)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -101,6 +110,35 @@ def _build(
         return Rejection(index, message_id_of(raw), "invalid_event", str(exc))
     except msgspec.DecodeError as exc:
         return Rejection(index, None, "invalid_event", f"not a JSON object: {exc}")
+    return _from_message(index, message, request, call_type)
+
+
+def build_batch(
+    raw_messages: list[msgspec.Raw], body: bytes, request: RequestContext
+) -> list[UsageEventRecorded | Rejection]:
+    """Every message of a batch. The whole batch is decoded in one typed pass when it is valid (the common case);
+    only a batch holding a bad message is decoded message by message, so the bad one is refused alone."""
+    try:
+        messages = _typed_batch_decoder().decode(body).batch
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return [build_usage_event(i, bytes(raw), request) for i, raw in enumerate(raw_messages)]
+    # No message can exceed the per-event limit when the whole body is within it.
+    check_sizes = len(body) > request.max_event_bytes
+    outcomes: list[UsageEventRecorded | Rejection] = []
+    for index, message in enumerate(messages):
+        if check_sizes and len(raw_messages[index]) > request.max_event_bytes:
+            outcomes.append(build_usage_event(index, bytes(raw_messages[index]), request))
+            continue
+        outcome = _from_message(index, message, request, None)
+        if isinstance(outcome, Rejection):
+            outcome = replace(outcome, payload=bytes(raw_messages[index]))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _from_message(
+    index: int, message: SegmentMessage, request: RequestContext, call_type: UsageType | None
+) -> UsageEventRecorded | Rejection:
     kind = call_type or message.type
     if kind is None:
         return Rejection(index, message.message_id, "invalid_event", "Object missing required field `type`")

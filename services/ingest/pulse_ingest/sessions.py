@@ -4,7 +4,6 @@ Two shapes arrive: session updates (one session's state: ``sid``, ``did``, ``sta
 sessions started in one minute, from SDKs in request mode). Both need ``attrs.release``.
 """
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -13,7 +12,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 
 from pulse_common.events import SessionsAggregated, SessionUpdated
-from pulse_common.identity import EVENT_ID_NAMESPACE, event_id_for
+from pulse_common.identity import EVENT_ID_NAMESPACE, event_id_for, uuid5
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
 from pulse_ingest.rejections import Rejection, message_id_of
 from pulse_ingest.segment import as_utc
@@ -114,7 +113,7 @@ def session_update_from(index: int, wire: SessionUpdateWire, ctx: SessionContext
     distinct_id = str(wire.did).strip() or None if wire.did is not None else None
     return SessionUpdated(
         # A retried update is the same update: its id derives from the session and its state.
-        event_id=uuid.uuid5(
+        event_id=uuid5(
             EVENT_ID_NAMESPACE,
             f"{ctx.project}\x00session\x00{wire.sid}\x00{timestamp.timestamp.isoformat()}\x00{wire.status}"
             f"\x00{wire.errors}\x00{wire.init}",

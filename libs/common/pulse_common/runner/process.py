@@ -55,7 +55,13 @@ async def run_projections(
                     broker_unreachable_s=settings.kafka_unreachable_exit_s,
                 )
             )
-        async with asyncio.TaskGroup() as group:
-            for runner in runners:
-                group.create_task(runner.run(stop), name=runner.name)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for runner in runners:
+                    group.create_task(runner.run(stop), name=runner.name)
+        except* Exception as failures:
+            # Logged here, before the clients close: closing them on a dead broker may raise errors of its own.
+            for failure in failures.exceptions:
+                log.error("a projection runner failed: %s", failure, exc_info=failure)
+            raise
         log.info("stopped after finishing every batch under way")

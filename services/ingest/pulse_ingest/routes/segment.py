@@ -18,7 +18,7 @@ from pulse_ingest.auth import presented_write_key
 from pulse_ingest.body import check_media_type, read_body
 from pulse_ingest.pipeline import Accepted, Outcome
 from pulse_ingest.routes.intake import JSON_MEDIA_TYPES, authorize, check_count, rules, settings_of, settle
-from pulse_ingest.segment import RequestContext, SegmentBatch, as_utc, build_usage_event
+from pulse_ingest.segment import RequestContext, SegmentBatch, as_utc, build_batch, build_usage_event
 
 STREAM = "usage"
 
@@ -118,10 +118,10 @@ async def post_batch(request: Request) -> JSONResponse:
     check_count(settings, "batch", len(body.batch))
     project = await authorize(request, presented_write_key(request, body.writeKey), cost=len(body.batch))
     context = _context(request, project, received_at, body.sentAt, body)
-    outcomes: list[Outcome] = []
-    for index, message in enumerate(body.batch):
-        outcome = build_usage_event(index, bytes(message), context)
-        outcomes.append(_accepted(index, outcome) if isinstance(outcome, UsageEventRecorded) else outcome)
+    outcomes: list[Outcome] = [
+        _accepted(index, outcome) if isinstance(outcome, UsageEventRecorded) else outcome
+        for index, outcome in enumerate(build_batch(body.batch, raw, context))
+    ]
     return await settle(request, project, STREAM, outcomes, received_at)
 
 
