@@ -29,3 +29,5 @@ class IngestSettings(CommonSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    # Allocations between two collections of the garbage collector's young generation (CPython's default: 700).
+    gc_young_threshold: int = Field(default=50_000, ge=100)
