@@ -26,7 +26,7 @@ class IngestSettings(CommonSettings):
     # Message ids this worker remembers to report retries as duplicates at once.
     recent_ids_capacity: int = Field(default=500_000, ge=0)
     # How long a request may wait for the broker's acknowledgements before answering 503.
-    publish_timeout_s: float = Field(default=10.0, gt=0)
+    publish_timeout_s: float = Field(default=12.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
     # Allocations between two collections of the garbage collector's young generation (CPython's default: 700).
