@@ -101,3 +101,11 @@ def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch, variable: 
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         CommonSettings()
+
+
+def test_ingest_refuses_a_publish_timeout_shorter_than_the_delivery_timeout() -> None:
+    from pulse_ingest.settings import IngestSettings
+
+    with pytest.raises(ValidationError, match="must exceed kafka_request_timeout_ms"):
+        IngestSettings(publish_timeout_s=5, kafka_request_timeout_ms=5000)
+    assert IngestSettings(publish_timeout_s=6, kafka_request_timeout_ms=5000).publish_timeout_s == 6

@@ -1,6 +1,8 @@
 """Ingest settings (``PULSE_*``)."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from pulse_common.settings import CommonSettings
 
@@ -25,9 +27,20 @@ class IngestSettings(CommonSettings):
     rate_limit_burst: float = Field(default=50_000.0, ge=1)
     # Message ids this worker remembers to report retries as duplicates at once.
     recent_ids_capacity: int = Field(default=500_000, ge=0)
-    # How long a request may wait for the broker's acknowledgements before answering 503.
+    # How long a request may wait for the broker's acknowledgements before answering 503. Longer than the
+    # producer's delivery timeout (kafka_request_timeout_ms), so a refused request's batches have expired by then.
     publish_timeout_s: float = Field(default=12.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
     # Allocations between two collections of the garbage collector's young generation (CPython's default: 700).
     gc_young_threshold: int = Field(default=50_000, ge=100)
+
+    @model_validator(mode="after")
+    def _refusals_outlive_deliveries(self) -> Self:
+        if self.publish_timeout_s * 1000 <= self.kafka_request_timeout_ms:
+            raise ValueError(
+                f"publish_timeout_s ({self.publish_timeout_s}) must exceed kafka_request_timeout_ms "
+                f"({self.kafka_request_timeout_ms} ms): a 503 must only be sent once the refused events can no "
+                "longer be delivered"
+            )
+        return self
