@@ -73,6 +73,8 @@ class SessionsAggregated(Event, kw_only=True, frozen=True, tag="session_aggregat
     started: datetime
     release: str
     environment: str = "production"
+    # The user of these sessions when the SDK knows it; None for a server's aggregate over many users.
+    distinct_id: str | None = None
     exited: int = 0
     errored: int = 0
     crashed: int = 0

@@ -32,7 +32,7 @@ def _json_line(body: bytes, start: int, what: str) -> tuple[dict[str, Any], int]
         raise InvalidEnvelope(f"{what} is not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidEnvelope(f"{what} is not a JSON object")
-    return value, end + 1
+    return value, min(end + 1, len(body))
 
 
 def parse_envelope(body: bytes) -> Envelope:
@@ -54,8 +54,10 @@ def parse_envelope(body: bytes) -> Envelope:
             end = len(body) if end == -1 else end
             payload, position = body[position:end], end + 1
         else:
-            if not isinstance(length, int) or length < 0 or position + length > len(body):
-                raise InvalidEnvelope(f"item {len(items)} declares length {length!r} beyond the envelope's end")
+            if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+                raise InvalidEnvelope(f"item {len(items)} has length {length!r}: it must be a whole number of bytes")
+            if position + length > len(body):
+                raise InvalidEnvelope(f"item {len(items)} declares length {length} beyond the envelope's end")
             payload, position = body[position : position + length], position + length
             if body[position : position + 1] == b"\n":
                 position += 1

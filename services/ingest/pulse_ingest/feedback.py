@@ -66,7 +66,10 @@ def build_feedback(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResp
 def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | Rejection:
     if len(raw) > ctx.max_event_bytes:
         return Rejection(
-            index, None, "event_too_large", f"response is {len(raw)} bytes; the limit is {ctx.max_event_bytes}"
+            index,
+            message_id_of(raw),
+            "event_too_large",
+            f"response is {len(raw)} bytes; the limit is {ctx.max_event_bytes}",
         )
     try:
         wire = _decoder().decode(raw)

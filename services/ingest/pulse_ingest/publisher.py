@@ -1,17 +1,36 @@
-"""Publishing accepted events with the producer's batch API, one batch per partition, and waiting for acks=all."""
+"""Publishing accepted events with the producer's batch API and waiting for acks=all.
+
+aiokafka keeps at most one batch per partition in flight, and ``send_batch`` waits for the previous one to drain,
+so one small batch per request and partition would serialise concurrent requests. Instead, requests are grouped:
+each partition has a queue; one drainer per partition sends everything queued so far as one batch (several when
+it is large) and settles the waiting requests when the broker acknowledges it.
+"""
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from pulse_common.kafka import KeyPartitioner
 
+log = logging.getLogger(__name__)
+
+Message = tuple[bytes, bytes]
+
 
 class BrokerUnavailable(RuntimeError):
     """The broker did not acknowledge every event in time: nothing may be reported as accepted."""
+
+
+@dataclass
+class _PartitionQueue:
+    # Each request's messages with the future it waits on; a request that gave up (timed out) is skipped.
+    entries: list[tuple[asyncio.Future[None], list[Message]]] = field(default_factory=list)
+    draining: bool = False
 
 
 class Publisher:
@@ -19,37 +38,77 @@ class Publisher:
         self._producer = producer
         self._timeout_s = timeout_s
         self._partitioner = KeyPartitioner()
+        self._queues: dict[tuple[str, int], _PartitionQueue] = defaultdict(_PartitionQueue)
+        self._drainers: set[asyncio.Task[None]] = set()
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+    async def publish(self, topic: str, messages: Sequence[Message]) -> None:
         """Send (key, value) pairs keyed as Kafka's default partitioner would, and wait for every ack."""
         await self.publish_all({topic: messages})
 
-    async def publish_all(self, messages: Mapping[str, Sequence[tuple[bytes, bytes]]]) -> None:
+    async def publish_all(self, messages: Mapping[str, Sequence[Message]]) -> None:
         """Publish to several topics at once; return when every message is acknowledged, else raise."""
-        pending = [self._publish(topic, items) for topic, items in messages.items() if items]
-        if not pending:
+        count = sum(len(items) for items in messages.values())
+        if not count:
             return
         try:
-            await asyncio.wait_for(asyncio.gather(*pending), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                waiters = [await self._enqueue(topic, items) for topic, items in messages.items() if items]
+                await asyncio.gather(*(w for group in waiters for w in group))
         except (KafkaError, TimeoutError) as exc:
-            count = sum(len(items) for items in messages.values())
+            log.warning("the broker did not acknowledge %d messages: %r", count, exc)
             raise BrokerUnavailable(f"the broker did not acknowledge {count} messages: {exc!r}") from exc
 
-    async def _publish(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+    async def _enqueue(self, topic: str, messages: Sequence[Message]) -> list[asyncio.Future[None]]:
         partitions = sorted(await self._producer.partitions_for(topic))
-        by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
+        by_partition: dict[int, list[Message]] = defaultdict(list)
         for key, value in messages:
             by_partition[partitions[self._partitioner(key, len(partitions))]].append((key, value))
-        acks = []
+        loop = asyncio.get_running_loop()
+        waiters = []
         for partition, items in by_partition.items():
-            batch = self._producer.create_batch()
-            for key, value in items:
+            queue = self._queues[(topic, partition)]
+            waiter: asyncio.Future[None] = loop.create_future()
+            queue.entries.append((waiter, items))
+            waiters.append(waiter)
+            if not queue.draining:
+                queue.draining = True
+                drainer = asyncio.create_task(self._drain(topic, partition, queue))
+                self._drainers.add(drainer)
+                drainer.add_done_callback(self._drainers.discard)
+        return waiters
+
+    async def _drain(self, topic: str, partition: int, queue: _PartitionQueue) -> None:
+        """Send what is queued as one batch, settle its waiters, and repeat until the queue is empty."""
+        try:
+            while queue.entries:
+                entries, queue.entries = queue.entries, []
+                live = [(waiter, items) for waiter, items in entries if not waiter.done()]
+                if not live:
+                    continue
+                waiters = [waiter for waiter, _ in live]
+                try:
+                    await self._send(topic, partition, [m for _, items in live for m in items])
+                except Exception as exc:
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            queue.draining = False
+
+    async def _send(self, topic: str, partition: int, messages: list[Message]) -> None:
+        acks = []
+        batch = self._producer.create_batch()
+        for key, value in messages:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                acks.append(await self._producer.send_batch(batch, topic, partition=partition))
+                batch = self._producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:
-                    acks.append(await self._producer.send_batch(batch, topic, partition=partition))
-                    batch = self._producer.create_batch()
-                    if batch.append(key=key, value=value, timestamp=None) is None:
-                        raise KafkaError(f"a message of {len(value)} bytes does not fit in an empty batch")
-            acks.append(await self._producer.send_batch(batch, topic, partition=partition))
+                    raise KafkaError(f"a message of {len(value)} bytes does not fit in an empty batch")
+        acks.append(await self._producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*acks)
 
     async def check(self) -> None:

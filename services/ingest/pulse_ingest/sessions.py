@@ -41,6 +41,8 @@ class SessionUpdateWire(msgspec.Struct):
 class AggregateWire(msgspec.Struct, rename={"message_id": "messageId"}):
     started: datetime
     attrs: SessionAttrs | None = None
+    # The user these sessions belong to, when the SDK knows it (Sentry buckets carry it as `did`).
+    did: str | int | None = None
     exited: Count = 0
     errored: Count = 0
     crashed: Count = 0
@@ -112,11 +114,12 @@ def session_update_from(index: int, wire: SessionUpdateWire, ctx: SessionContext
     drift = timestamp.timestamp - (timestamp.original or timestamp.timestamp)
     distinct_id = str(wire.did).strip() or None if wire.did is not None else None
     return SessionUpdated(
-        # A retried update is the same update: its id derives from the session and its state.
+        # A retried update is the same update: its id derives from the session and its state as the client sent
+        # them (the corrected time would differ between two sends by a client whose clock drifts).
         event_id=uuid5(
             EVENT_ID_NAMESPACE,
-            f"{ctx.project}\x00session\x00{wire.sid}\x00{timestamp.timestamp.isoformat()}\x00{wire.status}"
-            f"\x00{wire.errors}\x00{wire.init}",
+            f"{ctx.project}\x00session\x00{wire.sid}\x00{as_utc(wire.timestamp or wire.started)}"
+            f"\x00{wire.status}\x00{wire.errors}\x00{wire.init}",
         ),
         project=ctx.project,
         received_at=ctx.received_at,
@@ -157,6 +160,7 @@ def aggregate_from(index: int, wire: AggregateWire, ctx: SessionContext) -> Sess
         started=started.replace(second=0, microsecond=0),
         release=release,
         environment=_environment(wire.attrs),
+        distinct_id=str(wire.did).strip() or None if wire.did is not None else None,
         exited=wire.exited,
         errored=wire.errored,
         crashed=wire.crashed,
@@ -173,6 +177,7 @@ def aggregates_of_sentry_item(item: SentrySessionsItem) -> list[AggregateWire]:
             errored=bucket.errored,
             crashed=bucket.crashed,
             abnormal=bucket.abnormal,
+            did=bucket.did,
         )
         for bucket in item.aggregates
     ]
