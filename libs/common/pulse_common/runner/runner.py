@@ -32,6 +32,11 @@ from pulse_common.runner.projection import E, Projection, SourceRecord
 log = logging.getLogger(__name__)
 
 
+# Conflicts with a concurrent transaction, resolved by trying again; anything else ends the runner.
+_TRANSIENT_DATABASE_ERRORS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+_TRANSIENT_ATTEMPTS = 3
+
+
 class BrokerUnreachable(RuntimeError):
     """No broker answered for longer than the runner tolerates."""
 
@@ -141,6 +146,18 @@ class ProjectionRunner(Generic[E]):
         log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
 
     async def _apply(self, records: list[SourceRecord], fetched_at: datetime) -> None:
+        for attempt in range(1, _TRANSIENT_ATTEMPTS + 1):
+            try:
+                await self._apply_once(records, fetched_at)
+                return
+            except _TRANSIENT_DATABASE_ERRORS as exc:
+                # The transaction rolled back whole: applying the batch again is safe.
+                if attempt == _TRANSIENT_ATTEMPTS:
+                    raise
+                log.warning("%s: %r; applying the batch again (attempt %d)", self.name, exc, attempt + 1)
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _apply_once(self, records: list[SourceRecord], fetched_at: datetime) -> None:
         partitions = {(r.topic, r.partition) for r in records}
         async with self._pool.acquire() as conn, conn.transaction():
             stored = await tracking.lock_offsets(conn, self.name, partitions)

@@ -76,7 +76,7 @@ async def claim_events(conn: Connection, consumer: str, event_ids: Sequence[UUID
         RETURNING event_id
         """,
         consumer,
-        list(event_ids),
+        sorted(set(event_ids)),  # one lock order for every consumer: no deadlocks between them
     )
     return {r["event_id"] for r in rows}
 

@@ -68,7 +68,8 @@ class DailyEventsProjection:
         increments = count_daily_events(events, self._zones)
         if not increments:
             return
-        keys = list(increments)
+        # Sorted: consumers of other partitions update the same counters, and rows locked in one order never deadlock.
+        keys = sorted(increments)
         await conn.execute(
             """
             INSERT INTO metrics.daily_event_counts (project, day, event, count)
