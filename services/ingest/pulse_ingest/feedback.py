@@ -10,7 +10,7 @@ import msgspec
 from pulse_common.events import FeedbackKind, FeedbackResponded
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
-from pulse_ingest.rejections import Rejection, message_id_of
+from pulse_ingest.rejections import Rejection, message_id_of, too_large
 from pulse_ingest.segment import as_utc
 
 # Inclusive score range of each kind.
@@ -64,13 +64,9 @@ def build_feedback(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResp
 
 
 def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | Rejection:
-    if len(raw) > ctx.max_event_bytes:
-        return Rejection(
-            index,
-            message_id_of(raw),
-            "event_too_large",
-            f"response is {len(raw)} bytes; the limit is {ctx.max_event_bytes}",
-        )
+    oversize = too_large(index, raw, ctx.max_event_bytes, "response")
+    if oversize is not None:
+        return oversize
     try:
         wire = _decoder().decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -13,7 +13,7 @@ import msgspec
 from pulse_common.events import UsageEventRecorded, UsageType
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
-from pulse_ingest.rejections import Rejection, message_id_of
+from pulse_ingest.rejections import Rejection, message_id_of, too_large
 
 Identifier = str | int
 
@@ -97,13 +97,9 @@ def build_usage_event(
 def _build(
     index: int, raw: bytes, request: RequestContext, call_type: UsageType | None
 ) -> UsageEventRecorded | Rejection:
-    if len(raw) > request.max_event_bytes:
-        return Rejection(
-            index,
-            message_id_of(raw),
-            "event_too_large",
-            f"event is {len(raw)} bytes; the limit is {request.max_event_bytes}",
-        )
+    oversize = too_large(index, raw, request.max_event_bytes)
+    if oversize is not None:
+        return oversize
     try:
         message = _message_decoder().decode(raw)
     except msgspec.ValidationError as exc:
