@@ -136,8 +136,9 @@ def main() -> None:
         asyncio.run(drop_database(dsn))
     naive_rate = results[NAIVE]
     print(
-        f"ingest: {EVENTS_PER_BATCH}-event batches, one worker each, acks=all, {args.requests} batches, "
-        f"{args.connections} connections, load generator on the same {os.cpu_count()}-core machine"
+        f"ingest: {EVENTS_PER_BATCH}-event batches, one worker each, acks=all; median of {args.rounds} alternating "
+        f"rounds of {args.requests} batches over {args.connections} connections; the broker and the load generator "
+        f"share the same {os.cpu_count()}-core machine"
     )
     print(f"{'endpoint':40} {'events/s':>12} {'vs naive':>10}")
     for name, rate in results.items():
