@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -36,14 +37,20 @@ class Running:
 
 @asynccontextmanager
 async def running(
-    settings: CommonSettings, pool: asyncpg.Pool, topic: str, *, group: str, after_db_commit=None
+    settings: CommonSettings,
+    pool: asyncpg.Pool,
+    topic: str,
+    *,
+    group: str,
+    after_db_commit=None,
+    projection: Any = None,
 ) -> AsyncIterator[Running]:
     producer = build_producer(settings, client_id=f"{group}-dl")
     consumer = build_consumer(settings, group_id=group, client_id=group)
     await producer.start()
     await consumer.start()
     runner: ProjectionRunner[UsageEventRecorded] = ProjectionRunner(
-        DailyEventsProjection(pool, topic=topic),  # type: ignore[arg-type]
+        projection or DailyEventsProjection(pool, topic=topic),
         pool=pool,
         consumer=consumer,
         producer=producer,

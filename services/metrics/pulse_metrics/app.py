@@ -9,6 +9,7 @@ from pulse_common.db import create_pool
 from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
+from pulse_metrics.routes.adoption import adoption_router
 from pulse_metrics.routes.events import events_router
 from pulse_metrics.routes.rejections import rejections_router
 from pulse_metrics.settings import MetricsSettings
@@ -36,4 +37,5 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     app.include_router(health_router({"database": database_ready}, registry))
     app.include_router(events_router())
     app.include_router(rejections_router())
+    app.include_router(adoption_router())
     return app

@@ -3,6 +3,7 @@
 import asyncpg
 
 from pulse_common.runner.process import ProjectionFactory, run_projections
+from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.projections.daily_events import DailyEventsProjection
 from pulse_metrics.projections.rejections import RejectionsProjection
 from pulse_metrics.settings import MetricsSettings
@@ -15,7 +16,10 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def rejections(pool: asyncpg.Pool) -> RejectionsProjection:
         return RejectionsProjection(pool, topic=settings.deadletter_topic)
 
-    return [daily_events, rejections]
+    def activity(pool: asyncpg.Pool) -> ActivityProjection:
+        return ActivityProjection(pool, topic=settings.usage_topic)
+
+    return [daily_events, rejections, activity]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

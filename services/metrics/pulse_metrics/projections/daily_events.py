@@ -17,8 +17,8 @@ import asyncpg
 from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_common.projects import project_timezones
 from pulse_common.runner import SourceRecord
+from pulse_common.zones import ProjectZones
 
 DayKey = tuple[str, date, str]
 
@@ -57,15 +57,14 @@ class DailyEventsProjection:
         self._pool = pool
         self.topics = (topic,)
         self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
-        # A project's timezone is fixed at creation, so it can be cached for the process's life.
-        self._zones: dict[str, ZoneInfo] = {}
+        self._zones = ProjectZones()
 
     def decode(self, record: SourceRecord) -> UsageStreamEvent:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        await self._load_zones(conn, {e.project for e in events})
-        increments = count_daily_events(events, self._zones)
+        zones = await self._zones.load(conn, (e.project for e in events))
+        increments = count_daily_events(events, zones)
         if not increments:
             return
         # Sorted: consumers of other partitions update the same counters, and rows locked in one order never deadlock.
@@ -82,9 +81,3 @@ class DailyEventsProjection:
             [k[2] for k in keys],
             [increments[k] for k in keys],
         )
-
-    async def _load_zones(self, conn: Connection, projects: set[str]) -> None:
-        missing = [p for p in projects if p not in self._zones]
-        if missing:
-            for project, zone in (await project_timezones(conn, missing)).items():
-                self._zones[project] = ZoneInfo(zone)

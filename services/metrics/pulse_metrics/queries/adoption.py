@@ -1,0 +1,154 @@
+"""Adoption figures read from the activity projection (product.md §4): exact counts, per local period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeAlias
+
+import asyncpg
+
+from pulse_common.db import Connection
+from pulse_common.periods import Interval, periods_covering, shift_period
+
+Db: TypeAlias = "asyncpg.Pool | Connection"
+
+
+@dataclass(frozen=True)
+class ActiveUsers:
+    day: date
+    dau: int
+    wau: int
+    mau: int
+
+
+async def active_users(db: Db, project: str, first: date, last: date) -> list[ActiveUsers]:
+    rows = await db.fetch(
+        """
+        SELECT d::date AS day,
+          (SELECT count(*) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day = d::date) AS dau,
+          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day BETWEEN d::date - 6 AND d::date) AS wau,
+          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day BETWEEN d::date - 29 AND d::date) AS mau
+        FROM generate_series($2::date, $3::date, interval '1 day') AS d
+        ORDER BY 1
+        """,
+        project,
+        first,
+        last,
+    )
+    return [ActiveUsers(r["day"], r["dau"], r["wau"], r["mau"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    period: date
+    next_period: date
+    new: int
+    returning: int
+    resurrecting: int
+    dormant: int
+
+
+async def lifecycle(db: Db, project: str, first: date, last: date, interval: Interval) -> list[Lifecycle]:
+    starts = periods_covering(first, last, interval)
+    rows = await db.fetch(
+        """
+        SELECT p.start,
+          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start) AS active,
+          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day >= p.previous_start AND u.day < p.start) AS previous,
+          (SELECT count(*) FROM (
+             SELECT u.distinct_id FROM metrics.user_days u
+              WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start
+             INTERSECT
+             SELECT u.distinct_id FROM metrics.user_days u
+              WHERE u.project = $1 AND u.day >= p.previous_start AND u.day < p.start) AS both_periods) AS returning,
+          (SELECT count(*) FROM metrics.users n
+            WHERE n.project = $1 AND n.first_day >= p.start AND n.first_day < p.next_start) AS new
+        FROM unnest($2::date[], $3::date[], $4::date[]) AS p(start, next_start, previous_start)
+        ORDER BY 1
+        """,
+        project,
+        starts,
+        [shift_period(s, interval, 1) for s in starts],
+        [shift_period(s, interval, -1) for s in starts],
+    )
+    return [
+        Lifecycle(
+            period=r["start"],
+            next_period=shift_period(r["start"], interval, 1),
+            new=r["new"],
+            returning=r["returning"],
+            # Active now but not before: new users, or users coming back.
+            resurrecting=r["active"] - r["returning"] - r["new"],
+            dormant=-(r["previous"] - r["returning"]),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    start: date
+    size: int
+    # Per period offset 0..N: (the period's start, users active in it, users active in it or any later period)
+    periods: list[tuple[date, int, int]]
+
+
+async def retention(db: Db, project: str, first: date, last: date, interval: Interval, periods: int) -> list[Cohort]:
+    """Cohorts by first active period, one per period holding a date of ``first``..``last``."""
+    starts = periods_covering(first, last, interval)
+    ends = [shift_period(s, interval, 1) for s in starts]
+    sizes = await db.fetch(
+        """
+        SELECT c.start, count(u.distinct_id) AS size
+        FROM unnest($2::date[], $3::date[]) AS c(start, next_start)
+        LEFT JOIN metrics.users u ON u.project = $1 AND u.first_day >= c.start AND u.first_day < c.next_start
+        GROUP BY c.start
+        """,
+        project,
+        starts,
+        ends,
+    )
+    buckets = [
+        (cohort, end, shift_period(cohort, interval, n), shift_period(cohort, interval, n + 1), n)
+        for cohort, end in zip(starts, ends, strict=True)
+        for n in range(periods + 1)
+    ]
+    counts = await db.fetch(
+        """
+        WITH buckets AS (
+            SELECT * FROM unnest($2::date[], $3::date[], $4::date[], $5::date[], $6::int[])
+                AS b(cohort, cohort_end, start, next_start, n)
+        )
+        SELECT b.cohort, b.n,
+          count(*) FILTER (WHERE EXISTS (
+              SELECT 1 FROM metrics.user_days d
+              WHERE d.project = $1 AND d.distinct_id = m.distinct_id AND d.day >= b.start AND d.day < b.next_start
+          )) AS active_in,
+          count(*) FILTER (WHERE m.last_day >= b.start) AS active_in_or_after
+        FROM buckets b
+        JOIN metrics.users m ON m.project = $1 AND m.first_day >= b.cohort AND m.first_day < b.cohort_end
+        GROUP BY b.cohort, b.n
+        """,
+        project,
+        [b[0] for b in buckets],
+        [b[1] for b in buckets],
+        [b[2] for b in buckets],
+        [b[3] for b in buckets],
+        [b[4] for b in buckets],
+    )
+    size_of = {r["start"]: r["size"] for r in sizes}
+    found = {(r["cohort"], r["n"]): (r["active_in"], r["active_in_or_after"]) for r in counts}
+    return [
+        Cohort(
+            start=cohort,
+            size=size_of.get(cohort, 0),
+            periods=[(shift_period(cohort, interval, n), *found.get((cohort, n), (0, 0))) for n in range(periods + 1)],
+        )
+        for cohort in starts
+    ]

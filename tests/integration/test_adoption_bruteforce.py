@@ -1,0 +1,178 @@
+"""Every adoption endpoint against a brute-force recomputation from the raw events of a random history: equal,
+exactly. The history crosses a DST change of a non-UTC project, repeats events (same messageId), sends late events
+and mixes in identify calls (not activity)."""
+
+import random
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import msgspec
+
+from pulse_common.events import UsageEventRecorded
+from pulse_common.periods import Interval, period_start, periods_covering, shift_period
+from pulse_common.settings import CommonSettings
+from pulse_metrics.app import create_app
+from pulse_metrics.projections.activity import ActivityProjection
+from pulse_metrics.settings import MetricsSettings
+from tests.helpers import create_topic, eventually, produce_events, usage_event
+from tests.integration.ingest_app import new_project
+from tests.integration.test_runner import running
+
+ZONE = ZoneInfo("America/New_York")  # DST ends on 2026-11-01
+FIRST, LAST = date(2026, 9, 20), date(2026, 11, 20)
+
+
+def random_history(project: str, seed: int = 7, users: int = 120, count: int = 3000) -> list[UsageEventRecorded]:
+    rng = random.Random(seed)
+    start = datetime(2026, 9, 20, 4, tzinfo=UTC)
+    span = (datetime(2026, 11, 21, 4, tzinfo=UTC) - start).total_seconds()
+    events = []
+    for i in range(count):
+        user = f"user-{min(int(rng.expovariate(1 / 40)), users - 1)}"  # a few heavy users, many light ones
+        when = start + timedelta(seconds=rng.random() * span)
+        event = usage_event(project, user, rng.choice(["Opened", "Exported", "Shared"]), when, message_id=f"m{i}")
+        kind = rng.choices(["track", "page", "screen", "identify"], weights=[70, 15, 10, 5])[0]
+        events.append(msgspec.structs.replace(event, type=kind))
+    duplicates = rng.sample(events, 200)  # delivered again: same ids, must count once
+    return events + duplicates
+
+
+def brute_force_days(events: list[UsageEventRecorded]) -> dict[str, set[date]]:
+    seen: set[object] = set()
+    days: dict[str, set[date]] = defaultdict(set)
+    for e in events:
+        if e.event_id in seen or e.type not in ("track", "page", "screen"):
+            continue
+        seen.add(e.event_id)
+        days[e.distinct_id].add(e.timestamp.astimezone(ZONE).date())
+    return days
+
+
+def active_in(days: dict[str, set[date]], first: date, last: date) -> set[str]:
+    return {u for u, ds in days.items() if any(first <= d <= last for d in ds)}
+
+
+def expected_active_users(days: dict[str, set[date]]) -> list[dict[str, Any]]:
+    rows = []
+    d = FIRST
+    while d <= LAST:
+        dau = len(active_in(days, d, d))
+        mau = len(active_in(days, d - timedelta(days=29), d))
+        rows.append(
+            {
+                "date": d.isoformat(),
+                "dau": dau,
+                "wau": len(active_in(days, d - timedelta(days=6), d)),
+                "mau": mau,
+                "stickiness": dau / mau if mau else None,
+            }
+        )
+        d += timedelta(days=1)
+    return rows
+
+
+def expected_lifecycle(days: dict[str, set[date]], interval: Interval) -> list[dict[str, Any]]:
+    first_day = {u: min(ds) for u, ds in days.items()}
+    rows = []
+    for start in periods_covering(FIRST, LAST, interval):
+        end = shift_period(start, interval, 1) - timedelta(days=1)
+        previous = shift_period(start, interval, -1)
+        now = active_in(days, start, end)
+        before = active_in(days, previous, start - timedelta(days=1))
+        new = {u for u in now if start <= first_day[u] <= end}
+        rows.append(
+            {
+                "period": start.isoformat(),
+                "new": len(new),
+                "returning": len(now & before),
+                "resurrecting": len(now - before - new),
+                "dormant": -len(before - now),
+            }
+        )
+    return rows
+
+
+def expected_retention(days: dict[str, set[date]], interval: Interval, periods: int, mode: str) -> list[dict[str, Any]]:
+    first_day = {u: min(ds) for u, ds in days.items()}
+    cohorts = []
+    for start in periods_covering(FIRST, LAST, interval):
+        members = {u for u, f in first_day.items() if period_start(f, interval) == start}
+        counts = []
+        for n in range(periods + 1):
+            p = shift_period(start, interval, n)
+            p_end = shift_period(start, interval, n + 1) - timedelta(days=1)
+            if mode == "on":
+                counts.append(len({u for u in members if any(p <= d <= p_end for d in days[u])}))
+            else:
+                counts.append(len({u for u in members if max(days[u]) >= p}))
+        rates = [c / len(members) if members else None for c in counts]
+        cohorts.append({"cohort": start.isoformat(), "size": len(members), "counts": counts, "rates": rates})
+    return cohorts
+
+
+@asynccontextmanager
+async def metrics_api(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(MetricsSettings(database_url=settings.database_url, kafka_bootstrap=settings.kafka_bootstrap))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://metrics") as client,
+    ):
+        yield client
+
+
+async def test_adoption_endpoints_equal_a_brute_force_recomputation(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    project = await new_project(pool, "America/New_York")
+    events = random_history(project.project)
+    # Late events: the history is produced in a shuffled order, so periods are restated as events arrive.
+    random.Random(3).shuffle(events)
+    topic = await create_topic(settings.kafka_bootstrap, partitions=3)
+    async with running(
+        settings, pool, topic, group="adoption", projection=ActivityProjection(pool, topic=topic)
+    ) as run:
+        await produce_events(settings.kafka_bootstrap, topic, events)
+        await eventually(
+            lambda: pool.fetchval(
+                "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
+                "WHERE consumer = $1 AND topic = $2",
+                ActivityProjection.name,
+                topic,
+            ),
+            lambda applied: applied == len(events),
+        )
+        assert run.runner.stats.duplicates == 200
+    days = brute_force_days(events)
+    headers = {"Authorization": f"Bearer {project.read_key}"}
+    window = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+    async with metrics_api(settings) as api:
+        active = (await api.get(f"/v1/projects/{project.project}/active-users", params=window, headers=headers)).json()
+        assert active["timezone"] == "America/New_York"
+        assert [{k: row[k] for k in ("date", "dau", "wau", "mau", "stickiness")} for row in active["series"]] == (
+            expected_active_users(days)
+        )
+        assert set(active["definitions"]) == {"dau", "wau", "mau", "stickiness"}
+        for interval in ("day", "week", "month"):
+            body = (
+                await api.get(
+                    f"/v1/projects/{project.project}/lifecycle",
+                    params={**window, "interval": interval},
+                    headers=headers,
+                )
+            ).json()
+            assert [{k: v for k, v in row.items() if k != "complete"} for row in body["series"]] == (
+                expected_lifecycle(days, interval)
+            ), interval
+            for mode in ("on", "on_or_after"):
+                params = {**window, "interval": interval, "periods": 4, "mode": mode}
+                body = (
+                    await api.get(f"/v1/projects/{project.project}/retention", params=params, headers=headers)
+                ).json()
+                got = [{k: c[k] for k in ("cohort", "size", "counts", "rates")} for c in body["cohorts"]]
+                assert got == expected_retention(days, interval, 4, mode), (interval, mode)
