@@ -176,3 +176,125 @@ async def test_adoption_endpoints_equal_a_brute_force_recomputation(
                 ).json()
                 got = [{k: c[k] for k in ("cohort", "size", "counts", "rates")} for c in body["cohorts"]]
                 assert got == expected_retention(days, interval, 4, mode), (interval, mode)
+
+
+def feature_history(project: str, mapped_at: datetime, seed: int = 11) -> list[UsageEventRecorded]:
+    """Track events, some tagged with properties.feature, received before or after the "Shared" -> "sharing"
+    mapping; page views tagged or not."""
+    rng = random.Random(seed)
+    changes: dict[object, dict[str, Any]] = {}  # per event id, so a repeated event stays the same event
+    events = []
+    for e in random_history(project, seed=seed, count=1500):
+        if e.event_id not in changes:
+            changes[e.event_id] = {
+                "received_at": mapped_at + timedelta(hours=rng.choice([-1, 1])),
+                "properties": {"feature": rng.choice(["export", "search"])} if rng.random() < 0.3 else {},
+            }
+        events.append(msgspec.structs.replace(e, **changes[e.event_id]))
+    return events
+
+
+def brute_force_feature(e: UsageEventRecorded, mapped_at: datetime) -> str | None:
+    tagged = e.properties.get("feature")
+    if isinstance(tagged, str):
+        return tagged
+    if e.type != "track" or e.name is None:
+        return None
+    return "sharing" if e.name == "Shared" and e.received_at >= mapped_at else e.name
+
+
+async def test_feature_endpoints_equal_a_brute_force_recomputation(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    from pulse_metrics.feature_map import map_event_to_feature
+    from pulse_metrics.projections.features import FeaturesProjection
+
+    project = await new_project(pool, "America/New_York")
+    async with pool.acquire() as conn:
+        mapped_at = await map_event_to_feature(conn, project.project, "Shared", "sharing")
+    events = feature_history(project.project, mapped_at)
+    topic = await create_topic(settings.kafka_bootstrap, partitions=2)
+    async with (
+        running(settings, pool, topic, group="act", projection=ActivityProjection(pool, topic=topic)),
+        running(settings, pool, topic, group="feat", projection=FeaturesProjection(pool, topic=topic)),
+    ):
+        await produce_events(settings.kafka_bootstrap, topic, events)
+        for name in (ActivityProjection.name, FeaturesProjection.name):
+            await eventually(
+                lambda name=name: pool.fetchval(
+                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
+                    "WHERE consumer = $1 AND topic = $2",
+                    name,
+                    topic,
+                ),
+                lambda applied: applied == len(events),
+            )
+
+    seen: set[object] = set()
+    uses: dict[str, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
+    for e in events:
+        feature = brute_force_feature(e, mapped_at)
+        if e.event_id in seen or feature is None or e.type not in ("track", "page", "screen"):
+            continue
+        seen.add(e.event_id)
+        uses[feature][e.distinct_id].append(e.timestamp.astimezone(ZONE).date())
+    days = brute_force_days(events)
+    first_active = {u: min(ds) for u, ds in days.items()}
+    window_first, window_last = date(2026, 10, 1), date(2026, 10, 31)
+    active = active_in(days, window_first, window_last)
+    expected = []
+    for feature, by_user in uses.items():
+        in_window = {u: [d for d in ds if window_first <= d <= window_last] for u, ds in by_user.items()}
+        users = [u for u, ds in in_window.items() if ds]
+        if not users:
+            continue
+        waits = sorted((min(ds) - first_active[u]).days for u, ds in by_user.items())
+        middle = len(waits) // 2
+        median = float(waits[middle]) if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+        expected.append(
+            {
+                "feature": feature,
+                "users": len(users),
+                "events": sum(len(ds) for ds in in_window.values()),
+                "adoption_rate": len(users) / len(active),
+                "adopters_total": len(by_user),
+                "median_days_to_adopt": median,
+            }
+        )
+    expected.sort(key=lambda f: (-f["users"], f["feature"]))
+    assert {"sharing", "Shared", "export", "search"} <= {f["feature"] for f in expected}
+
+    headers = {"Authorization": f"Bearer {project.read_key}"}
+    async with metrics_api(settings) as api:
+        body = (
+            await api.get(
+                f"/v1/projects/{project.project}/features",
+                params={"from": "2026-10-01", "to": "2026-10-31"},
+                headers=headers,
+            )
+        ).json()
+        assert body["features"] == expected
+        weekly = (
+            await api.get(
+                f"/v1/projects/{project.project}/features/export",
+                params={"from": "2026-10-01", "to": "2026-10-31", "interval": "week"},
+                headers=headers,
+            )
+        ).json()
+    export_first = {u: min(ds) for u, ds in uses["export"].items()}
+    expected_weeks = []
+    for start in periods_covering(window_first, window_last, "week"):
+        end = start + timedelta(days=6)
+        users = {u for u, ds in uses["export"].items() if any(start <= d <= end for d in ds)}
+        events_in = sum(1 for ds in uses["export"].values() for d in ds if start <= d <= end)
+        period_active = active_in(days, start, end)
+        expected_weeks.append(
+            {
+                "period": start.isoformat(),
+                "users": len(users),
+                "events": events_in,
+                "adoption_rate": len(users) / len(period_active) if period_active else None,
+                "new_adopters": sum(1 for f in export_first.values() if start <= f <= end),
+            }
+        )
+    assert [{k: v for k, v in row.items() if k != "complete"} for row in weekly["series"]] == expected_weeks

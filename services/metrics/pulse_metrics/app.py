@@ -11,6 +11,7 @@ from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
 from pulse_metrics.routes.adoption import adoption_router
 from pulse_metrics.routes.events import events_router
+from pulse_metrics.routes.features import features_router
 from pulse_metrics.routes.rejections import rejections_router
 from pulse_metrics.settings import MetricsSettings
 
@@ -38,4 +39,5 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     app.include_router(events_router())
     app.include_router(rejections_router())
     app.include_router(adoption_router())
+    app.include_router(features_router())
     return app

@@ -5,6 +5,7 @@ import asyncpg
 from pulse_common.runner.process import ProjectionFactory, run_projections
 from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.projections.daily_events import DailyEventsProjection
+from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.projections.rejections import RejectionsProjection
 from pulse_metrics.settings import MetricsSettings
 
@@ -19,7 +20,10 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def activity(pool: asyncpg.Pool) -> ActivityProjection:
         return ActivityProjection(pool, topic=settings.usage_topic)
 
-    return [daily_events, rejections, activity]
+    def features(pool: asyncpg.Pool) -> FeaturesProjection:
+        return FeaturesProjection(pool, topic=settings.usage_topic)
+
+    return [daily_events, rejections, activity, features]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name", help="slug: lowercase letters, digits and '-'")
     create.add_argument("--timezone", default="UTC", help="IANA timezone, fixed at creation (default UTC)")
 
+    feature = commands.add_parser("feature", help="features").add_subparsers(dest="action", required=True)
+    mapping = feature.add_parser("map", help="count an event name as a feature, for events received from now on")
+    mapping.add_argument("project")
+    mapping.add_argument("event")
+    mapping.add_argument("feature")
+
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
 
     stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
@@ -38,6 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "project":
             created = asyncio.run(projects.create(settings, args.name, args.timezone))
             print(json.dumps(created, indent=2))
+            return 0
+        if args.command == "feature":
+            mapped_at = asyncio.run(projects.map_feature(settings, args.project, args.event, args.feature))
+            print(
+                json.dumps(
+                    {
+                        "project": args.project,
+                        "event": args.event,
+                        "feature": args.feature,
+                        "from": mapped_at.isoformat(),
+                    }
+                )
+            )
             return 0
         if args.command == "migrate":
             for line in asyncio.run(projects.migrate(settings)):

@@ -1,6 +1,7 @@
-"""``pulse project`` and ``pulse migrate``."""
+"""``pulse project``, ``pulse feature`` and ``pulse migrate``."""
 
 import dataclasses
+from datetime import datetime
 
 import asyncpg
 
@@ -29,5 +30,16 @@ async def create(settings: CommonSettings, name: str, timezone: str) -> dict[str
         return dataclasses.asdict(await create_project(conn, name, timezone))
     except asyncpg.UndefinedTableError:
         raise ProjectError("the database has no Pulse tables yet: run `pulse migrate` first") from None
+    finally:
+        await conn.close()
+
+
+async def map_feature(settings: CommonSettings, project: str, event: str, feature: str) -> datetime:
+    # The mapping belongs to the metrics service; the command-line tool is the one place that spans services.
+    from pulse_metrics.feature_map import map_event_to_feature
+
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        return await map_event_to_feature(conn, project, event, feature)
     finally:
         await conn.close()

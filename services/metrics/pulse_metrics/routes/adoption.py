@@ -11,7 +11,7 @@ from pulse_common.periods import Interval, local_midnight, shift_period
 from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.queries.adoption import active_users, lifecycle, retention
-from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, pool_of, project_view
+from pulse_metrics.routes.common import Format, FromDate, ProjectView, ReadableProject, ToDate, pool_of, project_view
 
 IntervalParam = Annotated[Interval, Query(description="day, week (ISO, Monday start) or month, in local time")]
 
@@ -34,20 +34,22 @@ DEFINITIONS_RETENTION = {
 }
 
 
-def _complete(next_start: date, zone: ZoneInfo, as_of: datetime | None) -> bool:
+def complete(next_start: date, zone: ZoneInfo, as_of: datetime | None) -> bool:
     """A period is complete once it ended before ``as_of``: every event of it has been applied."""
     return as_of is not None and local_midnight(next_start, zone) <= as_of
 
 
-def _context(view: Any, as_of: datetime | None, interval: str) -> dict[str, Any]:
-    return {
+def response_context(view: ProjectView, as_of: datetime | None, interval: str | None) -> dict[str, Any]:
+    context: dict[str, Any] = {
         "project": view.project,
         "timezone": view.timezone,
         "from": view.start.isoformat(),
         "to": view.end.isoformat(),
-        "interval": interval,
-        "as_of": as_of.isoformat() if as_of else None,
     }
+    if interval is not None:
+        context["interval"] = interval
+    context["as_of"] = as_of.isoformat() if as_of else None
+    return context
 
 
 async def get_active_users(
@@ -63,11 +65,11 @@ async def get_active_users(
             "wau": a.wau,
             "mau": a.mau,
             "stickiness": a.dau / a.mau if a.mau else None,
-            "complete": _complete(a.day + timedelta(days=1), view.zone, as_of),
+            "complete": complete(a.day + timedelta(days=1), view.zone, as_of),
         }
         for a in await active_users(pool_of(request), project, view.start, view.end)
     ]
-    payload = {**_context(view, as_of, "day"), "definitions": DEFINITIONS_ACTIVE, "series": series}
+    payload = {**response_context(view, as_of, "day"), "definitions": DEFINITIONS_ACTIVE, "series": series}
     return represent(request, payload, series, ("date", "dau", "wau", "mau", "stickiness", "complete"))
 
 
@@ -89,11 +91,11 @@ async def get_lifecycle(
             "returning": p.returning,
             "resurrecting": p.resurrecting,
             "dormant": p.dormant,
-            "complete": _complete(p.next_period, view.zone, as_of),
+            "complete": complete(p.next_period, view.zone, as_of),
         }
         for p in await lifecycle(pool_of(request), project, view.start, view.end, interval)
     ]
-    payload = {**_context(view, as_of, interval), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
+    payload = {**response_context(view, as_of, interval), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
     return represent(request, payload, series, ("period", "new", "returning", "resurrecting", "dormant", "complete"))
 
 
@@ -119,11 +121,11 @@ async def get_retention(
                 "size": cohort.size,
                 "rates": [n / cohort.size if cohort.size else None for n in counts],
                 "counts": counts,
-                "complete": [_complete(e, view.zone, as_of) for e in _period_ends(cohort.periods, interval)],
+                "complete": [complete(e, view.zone, as_of) for e in _period_ends(cohort.periods, interval)],
             }
         )
     payload = {
-        **_context(view, as_of, interval),
+        **response_context(view, as_of, interval),
         "periods": periods,
         "mode": mode,
         "definition": DEFINITIONS_RETENTION[mode],

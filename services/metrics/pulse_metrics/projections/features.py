@@ -1,0 +1,132 @@
+"""Feature use (product.md §4): an event's feature is ``properties.feature`` when present, else — for track
+calls — its event name, unless the project maps that event name to a feature (for events received from the
+mapping's time on). Page and screen views count only when they carry ``properties.feature``.
+
+``feature_changes`` is the pure part; ``FeaturesProjection`` writes it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from pulse_common import codec, topics
+from pulse_common.db import Connection
+from pulse_common.events import UsageEventRecorded, UsageStreamEvent
+from pulse_common.runner import SourceRecord
+from pulse_common.zones import ProjectZones
+
+MAX_FEATURE_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """Per (project, event name): the mappings in time order, as (mapped_at, feature)."""
+
+    entries: Mapping[tuple[str, str], Sequence[tuple[datetime, str]]] = field(default_factory=dict)
+
+    def feature_of(self, project: str, event: str, received_at: datetime) -> str | None:
+        history = self.entries.get((project, event))
+        if not history:
+            return None
+        position = bisect.bisect_right([mapped_at for mapped_at, _ in history], received_at)
+        return history[position - 1][1] if position else None
+
+
+def feature_of(event: UsageEventRecorded, mapping: FeatureMap) -> str | None:
+    explicit = event.properties.get("feature")
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip()[:MAX_FEATURE_LENGTH]
+    if event.type != "track" or not event.name:
+        return None
+    return mapping.feature_of(event.project, event.name, event.received_at) or event.name[:MAX_FEATURE_LENGTH]
+
+
+@dataclass
+class FeatureChanges:
+    # (project, feature, local day, distinct id) -> events
+    user_feature_days: Counter[tuple[str, str, date, str]] = field(default_factory=Counter)
+    # (project, feature, distinct id) -> first day seen in these events
+    first_use: dict[tuple[str, str, str], date] = field(default_factory=dict)
+
+
+def feature_changes(
+    events: Iterable[UsageStreamEvent], zones: Mapping[str, ZoneInfo], mapping: FeatureMap
+) -> FeatureChanges:
+    changes = FeatureChanges()
+    for event in events:
+        if not isinstance(event, UsageEventRecorded) or event.type not in ("track", "page", "screen"):
+            continue
+        zone = zones.get(event.project)
+        feature = feature_of(event, mapping)
+        if zone is None or feature is None:
+            continue
+        day = event.timestamp.astimezone(zone).date()
+        changes.user_feature_days[(event.project, feature, day, event.distinct_id)] += 1
+        key = (event.project, feature, event.distinct_id)
+        changes.first_use[key] = min(changes.first_use.get(key, day), day)
+    return changes
+
+
+class FeaturesProjection:
+    name = "metrics.features"
+
+    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
+        self.topics = (topic,)
+        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
+        self._zones = ProjectZones()
+
+    def decode(self, record: SourceRecord) -> UsageStreamEvent:
+        return self._decode(record.value)
+
+    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        projects = {e.project for e in events}
+        zones = await self._zones.load(conn, projects)
+        changes = feature_changes(events, zones, await load_feature_map(conn, projects))
+        if not changes.user_feature_days:
+            return
+        rows = sorted(changes.user_feature_days)  # one lock order for every consumer
+        await conn.execute(
+            """
+            INSERT INTO metrics.user_feature_days (project, feature, day, distinct_id, events)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+            ON CONFLICT (project, feature, day, distinct_id)
+            DO UPDATE SET events = metrics.user_feature_days.events + excluded.events
+            """,
+            [k[0] for k in rows],
+            [k[1] for k in rows],
+            [k[2] for k in rows],
+            [k[3] for k in rows],
+            [changes.user_feature_days[k] for k in rows],
+        )
+        adopters = sorted(changes.first_use)
+        await conn.execute(
+            """
+            INSERT INTO metrics.feature_adopters (project, feature, distinct_id, first_day)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
+            ON CONFLICT (project, feature, distinct_id)
+            DO UPDATE SET first_day = least(metrics.feature_adopters.first_day, excluded.first_day)
+            """,
+            [k[0] for k in adopters],
+            [k[1] for k in adopters],
+            [k[2] for k in adopters],
+            [changes.first_use[k] for k in adopters],
+        )
+
+
+async def load_feature_map(conn: Connection, projects: Iterable[str]) -> FeatureMap:
+    rows = await conn.fetch(
+        "SELECT project, event, feature, mapped_at FROM metrics.feature_map WHERE project = ANY($1::text[]) "
+        "ORDER BY project, event, mapped_at",
+        sorted(set(projects)),
+    )
+    entries: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+    for r in rows:
+        entries.setdefault((r["project"], r["event"]), []).append((r["mapped_at"], r["feature"]))
+    return FeatureMap(entries)

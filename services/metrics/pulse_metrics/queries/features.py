@@ -1,0 +1,109 @@
+"""Reading feature adoption (product.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeAlias
+
+import asyncpg
+
+from pulse_common.db import Connection
+from pulse_common.periods import Interval, periods_covering, shift_period
+
+Db: TypeAlias = "asyncpg.Pool | Connection"
+
+
+@dataclass(frozen=True)
+class FeatureSummary:
+    feature: str
+    users: int
+    events: int
+    active_users: int
+    adopters_total: int
+    median_days_to_adopt: float | None
+
+
+async def feature_summaries(db: Db, project: str, first: date, last: date) -> list[FeatureSummary]:
+    """Every feature used in ``first``..``last``, most users first."""
+    rows = await db.fetch(
+        """
+        WITH active AS (
+            SELECT count(DISTINCT distinct_id) AS n FROM metrics.user_days
+            WHERE project = $1 AND day BETWEEN $2 AND $3
+        ),
+        used AS (
+            SELECT feature, count(DISTINCT distinct_id) AS users, sum(events)::bigint AS events
+            FROM metrics.user_feature_days
+            WHERE project = $1 AND day BETWEEN $2 AND $3
+            GROUP BY feature
+        ),
+        adopters AS (
+            SELECT a.feature, count(*) AS total,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY a.first_day - u.first_day) AS median_days
+            FROM metrics.feature_adopters a
+            JOIN metrics.users u ON u.project = a.project AND u.distinct_id = a.distinct_id
+            WHERE a.project = $1 AND a.feature IN (SELECT feature FROM used)
+            GROUP BY a.feature
+        )
+        SELECT used.feature, used.users, used.events, active.n AS active_users,
+               coalesce(adopters.total, 0) AS adopters_total, adopters.median_days
+        FROM used CROSS JOIN active LEFT JOIN adopters USING (feature)
+        ORDER BY used.users DESC, used.feature
+        """,
+        project,
+        first,
+        last,
+    )
+    return [
+        FeatureSummary(r["feature"], r["users"], r["events"], r["active_users"], r["adopters_total"], r["median_days"])
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FeaturePeriod:
+    period: date
+    next_period: date
+    users: int
+    events: int
+    active_users: int
+    new_adopters: int
+
+
+async def feature_periods(
+    db: Db, project: str, feature: str, first: date, last: date, interval: Interval
+) -> list[FeaturePeriod]:
+    starts = periods_covering(first, last, interval)
+    ends = [shift_period(s, interval, 1) for s in starts]
+    rows = await db.fetch(
+        """
+        SELECT p.start,
+          (SELECT count(DISTINCT f.distinct_id) FROM metrics.user_feature_days f
+            WHERE f.project = $1 AND f.feature = $2 AND f.day >= p.start AND f.day < p.next_start) AS users,
+          (SELECT coalesce(sum(f.events), 0)::bigint FROM metrics.user_feature_days f
+            WHERE f.project = $1 AND f.feature = $2 AND f.day >= p.start AND f.day < p.next_start) AS events,
+          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
+            WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start) AS active_users,
+          (SELECT count(*) FROM metrics.feature_adopters a
+            WHERE a.project = $1 AND a.feature = $2 AND a.first_day >= p.start AND a.first_day < p.next_start)
+            AS new_adopters
+        FROM unnest($3::date[], $4::date[]) AS p(start, next_start)
+        ORDER BY 1
+        """,
+        project,
+        feature,
+        starts,
+        ends,
+    )
+    return [
+        FeaturePeriod(
+            r["start"],
+            shift_period(r["start"], interval, 1),
+            r["users"],
+            r["events"],
+            r["active_users"],
+            r["new_adopters"],
+        )
+        for r in rows
+    ]
