@@ -7,6 +7,7 @@ from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.projections.daily_events import DailyEventsProjection
 from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.projections.rejections import RejectionsProjection
+from pulse_metrics.projections.traits import TraitsProjection
 from pulse_metrics.settings import MetricsSettings
 
 
@@ -23,7 +24,10 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def features(pool: asyncpg.Pool) -> FeaturesProjection:
         return FeaturesProjection(pool, topic=settings.usage_topic)
 
-    return [daily_events, rejections, activity, features]
+    def traits(pool: asyncpg.Pool) -> TraitsProjection:
+        return TraitsProjection(pool, topic=settings.usage_topic)
+
+    return [daily_events, rejections, activity, features, traits]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

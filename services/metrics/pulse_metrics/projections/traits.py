@@ -1,0 +1,79 @@
+"""User traits from identify calls (product.md §1): the latest value of a trait wins, by event time.
+
+``trait_changes`` is the pure part; ``TraitsProjection`` writes the latest values and the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from pulse_common import codec, topics
+from pulse_common.db import Connection
+from pulse_common.events import UsageEventRecorded, UsageStreamEvent
+from pulse_common.runner import SourceRecord
+
+MAX_TRAIT_NAME = 200
+
+# (project, distinct id, trait, event time) -> value
+TraitChange = tuple[str, str, str, datetime, object]
+
+
+def trait_changes(events: Iterable[UsageStreamEvent]) -> list[TraitChange]:
+    """Every trait set by an identify call, in a deterministic order (sorted by key and time)."""
+    changes: dict[tuple[str, str, str, datetime], object] = {}
+    for event in events:
+        if not isinstance(event, UsageEventRecorded) or event.type != "identify":
+            continue
+        for trait, value in event.traits.items():
+            if trait and len(trait) <= MAX_TRAIT_NAME:
+                changes[(event.project, event.distinct_id, trait, event.timestamp)] = value
+    return [(*key, changes[key]) for key in sorted(changes)]
+
+
+class TraitsProjection:
+    name = "metrics.traits"
+
+    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
+        self.topics = (topic,)
+        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
+
+    def decode(self, record: SourceRecord) -> UsageStreamEvent:
+        return self._decode(record.value)
+
+    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        changes = trait_changes(events)
+        if not changes:
+            return
+        columns = (
+            [c[0] for c in changes],
+            [c[1] for c in changes],
+            [c[2] for c in changes],
+            [c[3] for c in changes],
+            [msgspec.json.encode(c[4]).decode() for c in changes],
+        )
+        await conn.execute(
+            """
+            INSERT INTO metrics.trait_history (project, distinct_id, trait, valid_from, value)
+            SELECT p, d, t, at, v::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+                AS c(p, d, t, at, v)
+            ON CONFLICT (project, distinct_id, trait, valid_from) DO UPDATE SET value = excluded.value
+            """,
+            *columns,
+        )
+        # The newest value per key in this batch, then only where it is newer than the stored one.
+        await conn.execute(
+            """
+            INSERT INTO metrics.user_traits (project, distinct_id, trait, set_at, value)
+            SELECT DISTINCT ON (p, d, t) p, d, t, at, v::jsonb
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS c(p, d, t, at, v)
+            ORDER BY p, d, t, at DESC
+            ON CONFLICT (project, distinct_id, trait) DO UPDATE
+            SET value = excluded.value, set_at = excluded.set_at
+            WHERE metrics.user_traits.set_at <= excluded.set_at
+            """,
+            *columns,
+        )
