@@ -298,3 +298,111 @@ async def test_feature_endpoints_equal_a_brute_force_recomputation(
             }
         )
     assert [{k: v for k, v in row.items() if k != "complete"} for row in weekly["series"]] == expected_weeks
+
+
+def with_plans(events: list[UsageEventRecorded], seed: int = 5) -> list[UsageEventRecorded]:
+    """Every identify call sets a plan (the same for a repeated event)."""
+    rng = random.Random(seed)
+    plans: dict[object, str] = {}
+    out = []
+    for e in events:
+        if e.type == "identify":
+            plan = plans.setdefault(e.event_id, rng.choice(["free", "pro"]))
+            e = msgspec.structs.replace(e, traits={"plan": plan})
+        out.append(e)
+    return out
+
+
+def segment_days(events: list[UsageEventRecorded], days: dict[str, set[date]], value: str) -> dict[str, set[date]]:
+    """User-days under the segment: the plan in effect at the end of the local day."""
+    history: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    seen: set[object] = set()
+    for e in events:
+        if e.type == "identify" and e.event_id not in seen:
+            seen.add(e.event_id)
+            history[e.distinct_id].append((e.timestamp, e.traits["plan"]))
+    result: dict[str, set[date]] = defaultdict(set)
+    for user, user_days in days.items():
+        for day in user_days:
+            end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
+            before = [h for h in history[user] if h[0] < end]
+            if before and max(before)[1] == value:
+                result[user].add(day)
+    return result
+
+
+async def test_segment_filters_equal_a_brute_force_recomputation(settings: CommonSettings, pool: asyncpg.Pool) -> None:
+    from pulse_metrics.projections.traits import TraitsProjection
+
+    project = await new_project(pool, "America/New_York")
+    events = with_plans(random_history(project.project, seed=21, count=2500))
+    topic = await create_topic(settings.kafka_bootstrap, partitions=2)
+    projections = [ActivityProjection(pool, topic=topic), TraitsProjection(pool, topic=topic)]
+    async with (
+        running(settings, pool, topic, group="seg-a", projection=projections[0]),
+        running(settings, pool, topic, group="seg-t", projection=projections[1]),
+    ):
+        await produce_events(settings.kafka_bootstrap, topic, events)
+        for projection in projections:
+            await eventually(
+                lambda name=projection.name: pool.fetchval(
+                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
+                    "WHERE consumer = $1 AND topic = $2",
+                    name,
+                    topic,
+                ),
+                lambda applied: applied == len(events),
+            )
+    all_days = brute_force_days(events)
+    pro = segment_days(events, all_days, "pro")
+    first_day = {u: min(ds) for u, ds in all_days.items()}
+    pro_people = {u for u, f in first_day.items() if f in pro.get(u, set())}
+    assert 0 < sum(len(ds) for ds in pro.values()) < sum(len(ds) for ds in all_days.values())
+
+    headers = {"Authorization": f"Bearer {project.read_key}"}
+    window = {"from": FIRST.isoformat(), "to": LAST.isoformat(), "segment": "plan:pro"}
+    async with metrics_api(settings) as api:
+        active = (await api.get(f"/v1/projects/{project.project}/active-users", params=window, headers=headers)).json()
+        assert active["segment"] == "plan:pro"
+        assert [{k: row[k] for k in ("date", "dau", "wau", "mau", "stickiness")} for row in active["series"]] == (
+            expected_active_users(pro)
+        )
+        weekly = (
+            await api.get(
+                f"/v1/projects/{project.project}/lifecycle", params={**window, "interval": "week"}, headers=headers
+            )
+        ).json()
+        expected = []
+        for start in periods_covering(FIRST, LAST, "week"):
+            end = start + timedelta(days=6)
+            now, before = (
+                active_in(pro, start, end),
+                active_in(pro, start - timedelta(days=7), start - timedelta(days=1)),
+            )
+            new = {u for u in pro_people if start <= first_day[u] <= end}
+            expected.append(
+                {
+                    "period": start.isoformat(),
+                    "new": len(new),
+                    "returning": len(now & before),
+                    "resurrecting": len(now - before - new),
+                    "dormant": -len(before - now),
+                }
+            )
+        assert [{k: v for k, v in row.items() if k != "complete"} for row in weekly["series"]] == expected
+        retained = (
+            await api.get(
+                f"/v1/projects/{project.project}/retention",
+                params={**window, "interval": "week", "periods": 3, "mode": "on_or_after"},
+                headers=headers,
+            )
+        ).json()
+        expected_cohorts = []
+        for start in periods_covering(FIRST, LAST, "week"):
+            members = {u for u in pro_people if period_start(first_day[u], "week") == start}
+            counts = [len({u for u in members if max(pro[u]) >= shift_period(start, "week", n)}) for n in range(4)]
+            expected_cohorts.append({"cohort": start.isoformat(), "size": len(members), "counts": counts})
+        assert [{k: c[k] for k in ("cohort", "size", "counts")} for c in retained["cohorts"]] == expected_cohorts
+        bad = await api.get(f"/v1/projects/{project.project}/active-users", params={"segment": "plan"}, headers=headers)
+        assert (bad.status_code, bad.json()["code"]) == (400, "invalid_parameter")
+        assert "segment" in bad.json()["message"]

@@ -1,4 +1,5 @@
-"""Adoption figures read from the activity projection (product.md §4): exact counts, per local period."""
+"""Adoption figures read from the activity projection (product.md §4): exact counts, per local period, for
+every user or a segment (see ``scope``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.queries.scope import SCOPE_CTES, Segment, scope_params
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
@@ -22,20 +24,21 @@ class ActiveUsers:
     mau: int
 
 
-async def active_users(db: Db, project: str, first: date, last: date) -> list[ActiveUsers]:
+async def active_users(
+    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date
+) -> list[ActiveUsers]:
     rows = await db.fetch(
-        """
+        f"""
+        WITH {SCOPE_CTES}
         SELECT d::date AS day,
-          (SELECT count(*) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day = d::date) AS dau,
-          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day BETWEEN d::date - 6 AND d::date) AS wau,
-          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day BETWEEN d::date - 29 AND d::date) AS mau
-        FROM generate_series($2::date, $3::date, interval '1 day') AS d
+          (SELECT count(*) FROM days u WHERE u.day = d::date) AS dau,
+          (SELECT count(DISTINCT u.distinct_id) FROM days u WHERE u.day BETWEEN d::date - 6 AND d::date) AS wau,
+          (SELECT count(DISTINCT u.distinct_id) FROM days u WHERE u.day BETWEEN d::date - 29 AND d::date) AS mau
+        FROM generate_series($5::date, $6::date, interval '1 day') AS d
         ORDER BY 1
         """,
         project,
+        *scope_params(timezone, segment),
         first,
         last,
     )
@@ -52,27 +55,29 @@ class Lifecycle:
     dormant: int
 
 
-async def lifecycle(db: Db, project: str, first: date, last: date, interval: Interval) -> list[Lifecycle]:
+async def lifecycle(
+    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date, interval: Interval
+) -> list[Lifecycle]:
     starts = periods_covering(first, last, interval)
     rows = await db.fetch(
-        """
+        f"""
+        WITH {SCOPE_CTES}
         SELECT p.start,
-          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start) AS active,
-          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day >= p.previous_start AND u.day < p.start) AS previous,
+          (SELECT count(DISTINCT u.distinct_id) FROM days u
+            WHERE u.day >= p.start AND u.day < p.next_start) AS active,
+          (SELECT count(DISTINCT u.distinct_id) FROM days u
+            WHERE u.day >= p.previous_start AND u.day < p.start) AS previous,
           (SELECT count(*) FROM (
-             SELECT u.distinct_id FROM metrics.user_days u
-              WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start
+             SELECT u.distinct_id FROM days u WHERE u.day >= p.start AND u.day < p.next_start
              INTERSECT
-             SELECT u.distinct_id FROM metrics.user_days u
-              WHERE u.project = $1 AND u.day >= p.previous_start AND u.day < p.start) AS both_periods) AS returning,
-          (SELECT count(*) FROM metrics.users n
-            WHERE n.project = $1 AND n.first_day >= p.start AND n.first_day < p.next_start) AS new
-        FROM unnest($2::date[], $3::date[], $4::date[]) AS p(start, next_start, previous_start)
+             SELECT u.distinct_id FROM days u WHERE u.day >= p.previous_start AND u.day < p.start
+          ) AS both_periods) AS returning,
+          (SELECT count(*) FROM people n WHERE n.first_day >= p.start AND n.first_day < p.next_start) AS new
+        FROM unnest($5::date[], $6::date[], $7::date[]) AS p(start, next_start, previous_start)
         ORDER BY 1
         """,
         project,
+        *scope_params(timezone, segment),
         starts,
         [shift_period(s, interval, 1) for s in starts],
         [shift_period(s, interval, -1) for s in starts],
@@ -99,18 +104,29 @@ class Cohort:
     periods: list[tuple[date, int, int]]
 
 
-async def retention(db: Db, project: str, first: date, last: date, interval: Interval, periods: int) -> list[Cohort]:
+async def retention(
+    db: Db,
+    project: str,
+    timezone: str,
+    segment: Segment | None,
+    first: date,
+    last: date,
+    interval: Interval,
+    periods: int,
+) -> list[Cohort]:
     """Cohorts by first active period, one per period holding a date of ``first``..``last``."""
     starts = periods_covering(first, last, interval)
     ends = [shift_period(s, interval, 1) for s in starts]
     sizes = await db.fetch(
-        """
-        SELECT c.start, count(u.distinct_id) AS size
-        FROM unnest($2::date[], $3::date[]) AS c(start, next_start)
-        LEFT JOIN metrics.users u ON u.project = $1 AND u.first_day >= c.start AND u.first_day < c.next_start
+        f"""
+        WITH {SCOPE_CTES}
+        SELECT c.start, count(m.distinct_id) AS size
+        FROM unnest($5::date[], $6::date[]) AS c(start, next_start)
+        LEFT JOIN people m ON m.first_day >= c.start AND m.first_day < c.next_start
         GROUP BY c.start
         """,
         project,
+        *scope_params(timezone, segment),
         starts,
         ends,
     )
@@ -120,22 +136,24 @@ async def retention(db: Db, project: str, first: date, last: date, interval: Int
         for n in range(periods + 1)
     ]
     counts = await db.fetch(
-        """
-        WITH buckets AS (
-            SELECT * FROM unnest($2::date[], $3::date[], $4::date[], $5::date[], $6::int[])
+        f"""
+        WITH {SCOPE_CTES},
+        buckets AS (
+            SELECT * FROM unnest($5::date[], $6::date[], $7::date[], $8::date[], $9::int[])
                 AS b(cohort, cohort_end, start, next_start, n)
         )
         SELECT b.cohort, b.n,
           count(*) FILTER (WHERE EXISTS (
-              SELECT 1 FROM metrics.user_days d
-              WHERE d.project = $1 AND d.distinct_id = m.distinct_id AND d.day >= b.start AND d.day < b.next_start
+              SELECT 1 FROM days d
+              WHERE d.distinct_id = m.distinct_id AND d.day >= b.start AND d.day < b.next_start
           )) AS active_in,
           count(*) FILTER (WHERE m.last_day >= b.start) AS active_in_or_after
         FROM buckets b
-        JOIN metrics.users m ON m.project = $1 AND m.first_day >= b.cohort AND m.first_day < b.cohort_end
+        JOIN people m ON m.first_day >= b.cohort AND m.first_day < b.cohort_end
         GROUP BY b.cohort, b.n
         """,
         project,
+        *scope_params(timezone, segment),
         [b[0] for b in buckets],
         [b[1] for b in buckets],
         [b[2] for b in buckets],

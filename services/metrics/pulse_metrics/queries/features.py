@@ -10,6 +10,7 @@ import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.queries.scope import SCOPE_CTES, Segment, in_segment, scope_params
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
@@ -24,18 +25,20 @@ class FeatureSummary:
     median_days_to_adopt: float | None
 
 
-async def feature_summaries(db: Db, project: str, first: date, last: date) -> list[FeatureSummary]:
+async def feature_summaries(
+    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date
+) -> list[FeatureSummary]:
     """Every feature used in ``first``..``last``, most users first."""
     rows = await db.fetch(
-        """
-        WITH active AS (
-            SELECT count(DISTINCT distinct_id) AS n FROM metrics.user_days
-            WHERE project = $1 AND day BETWEEN $2 AND $3
+        f"""
+        WITH {SCOPE_CTES},
+        active AS (
+            SELECT count(DISTINCT distinct_id) AS n FROM days WHERE day BETWEEN $5 AND $6
         ),
         used AS (
             SELECT feature, count(DISTINCT distinct_id) AS users, sum(events)::bigint AS events
-            FROM metrics.user_feature_days
-            WHERE project = $1 AND day BETWEEN $2 AND $3
+            FROM metrics.user_feature_days f
+            WHERE project = $1 AND day BETWEEN $5 AND $6 AND {in_segment("f.distinct_id", "f.day")}
             GROUP BY feature
         ),
         adopters AS (
@@ -44,6 +47,7 @@ async def feature_summaries(db: Db, project: str, first: date, last: date) -> li
             FROM metrics.feature_adopters a
             JOIN metrics.users u ON u.project = a.project AND u.distinct_id = a.distinct_id
             WHERE a.project = $1 AND a.feature IN (SELECT feature FROM used)
+              AND {in_segment("a.distinct_id", "a.first_day")}
             GROUP BY a.feature
         )
         SELECT used.feature, used.users, used.events, active.n AS active_users,
@@ -52,6 +56,7 @@ async def feature_summaries(db: Db, project: str, first: date, last: date) -> li
         ORDER BY used.users DESC, used.feature
         """,
         project,
+        *scope_params(timezone, segment),
         first,
         last,
     )
@@ -72,26 +77,38 @@ class FeaturePeriod:
 
 
 async def feature_periods(
-    db: Db, project: str, feature: str, first: date, last: date, interval: Interval
+    db: Db,
+    project: str,
+    timezone: str,
+    segment: Segment | None,
+    feature: str,
+    first: date,
+    last: date,
+    interval: Interval,
 ) -> list[FeaturePeriod]:
     starts = periods_covering(first, last, interval)
     ends = [shift_period(s, interval, 1) for s in starts]
     rows = await db.fetch(
-        """
+        f"""
+        WITH {SCOPE_CTES},
+        uses AS (
+            SELECT f.day, f.distinct_id, f.events FROM metrics.user_feature_days f
+            WHERE f.project = $1 AND f.feature = $5 AND {in_segment("f.distinct_id", "f.day")}
+        )
         SELECT p.start,
-          (SELECT count(DISTINCT f.distinct_id) FROM metrics.user_feature_days f
-            WHERE f.project = $1 AND f.feature = $2 AND f.day >= p.start AND f.day < p.next_start) AS users,
-          (SELECT coalesce(sum(f.events), 0)::bigint FROM metrics.user_feature_days f
-            WHERE f.project = $1 AND f.feature = $2 AND f.day >= p.start AND f.day < p.next_start) AS events,
-          (SELECT count(DISTINCT u.distinct_id) FROM metrics.user_days u
-            WHERE u.project = $1 AND u.day >= p.start AND u.day < p.next_start) AS active_users,
+          (SELECT count(DISTINCT f.distinct_id) FROM uses f WHERE f.day >= p.start AND f.day < p.next_start) AS users,
+          (SELECT coalesce(sum(f.events), 0)::bigint FROM uses f
+            WHERE f.day >= p.start AND f.day < p.next_start) AS events,
+          (SELECT count(DISTINCT u.distinct_id) FROM days u
+            WHERE u.day >= p.start AND u.day < p.next_start) AS active_users,
           (SELECT count(*) FROM metrics.feature_adopters a
-            WHERE a.project = $1 AND a.feature = $2 AND a.first_day >= p.start AND a.first_day < p.next_start)
-            AS new_adopters
-        FROM unnest($3::date[], $4::date[]) AS p(start, next_start)
+            WHERE a.project = $1 AND a.feature = $5 AND a.first_day >= p.start AND a.first_day < p.next_start
+              AND {in_segment("a.distinct_id", "a.first_day")}) AS new_adopters
+        FROM unnest($6::date[], $7::date[]) AS p(start, next_start)
         ORDER BY 1
         """,
         project,
+        *scope_params(timezone, segment),
         feature,
         starts,
         ends,

@@ -11,7 +11,18 @@ from pulse_common.periods import Interval, local_midnight, shift_period
 from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.queries.adoption import active_users, lifecycle, retention
-from pulse_metrics.routes.common import Format, FromDate, ProjectView, ReadableProject, ToDate, pool_of, project_view
+from pulse_metrics.queries.scope import Segment
+from pulse_metrics.routes.common import (
+    Format,
+    FromDate,
+    ProjectView,
+    ReadableProject,
+    SegmentParam,
+    ToDate,
+    parse_segment,
+    pool_of,
+    project_view,
+)
 
 IntervalParam = Annotated[Interval, Query(description="day, week (ISO, Monday start) or month, in local time")]
 
@@ -39,7 +50,9 @@ def complete(next_start: date, zone: ZoneInfo, as_of: datetime | None) -> bool:
     return as_of is not None and local_midnight(next_start, zone) <= as_of
 
 
-def response_context(view: ProjectView, as_of: datetime | None, interval: str | None) -> dict[str, Any]:
+def response_context(
+    view: ProjectView, as_of: datetime | None, interval: str | None, segment: Segment | None = None
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "project": view.project,
         "timezone": view.timezone,
@@ -48,14 +61,21 @@ def response_context(view: ProjectView, as_of: datetime | None, interval: str | 
     }
     if interval is not None:
         context["interval"] = interval
+    context["segment"] = f"{segment.trait}:{segment.value}" if segment else None
     context["as_of"] = as_of.isoformat() if as_of else None
     return context
 
 
 async def get_active_users(
-    request: Request, project: ReadableProject, start: FromDate = None, end: ToDate = None, format: Format = None
+    request: Request,
+    project: ReadableProject,
+    start: FromDate = None,
+    end: ToDate = None,
+    segment: SegmentParam = None,
+    format: Format = None,
 ) -> Response:
     """Per local date: DAU, WAU, MAU and stickiness. Without from/to: the last 30 local days."""
+    scope = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=30)
     as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
     series = [
@@ -67,9 +87,9 @@ async def get_active_users(
             "stickiness": a.dau / a.mau if a.mau else None,
             "complete": complete(a.day + timedelta(days=1), view.zone, as_of),
         }
-        for a in await active_users(pool_of(request), project, view.start, view.end)
+        for a in await active_users(pool_of(request), project, view.timezone, scope, view.start, view.end)
     ]
-    payload = {**response_context(view, as_of, "day"), "definitions": DEFINITIONS_ACTIVE, "series": series}
+    payload = {**response_context(view, as_of, "day", scope), "definitions": DEFINITIONS_ACTIVE, "series": series}
     return represent(request, payload, series, ("date", "dau", "wau", "mau", "stickiness", "complete"))
 
 
@@ -79,9 +99,11 @@ async def get_lifecycle(
     start: FromDate = None,
     end: ToDate = None,
     interval: IntervalParam = "day",
+    segment: SegmentParam = None,
     format: Format = None,
 ) -> Response:
     """Per period holding a date of from..to (whole periods): new, returning, resurrecting, dormant (negative)."""
+    scope = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=30)
     as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
     series = [
@@ -93,9 +115,9 @@ async def get_lifecycle(
             "dormant": p.dormant,
             "complete": complete(p.next_period, view.zone, as_of),
         }
-        for p in await lifecycle(pool_of(request), project, view.start, view.end, interval)
+        for p in await lifecycle(pool_of(request), project, view.timezone, scope, view.start, view.end, interval)
     ]
-    payload = {**response_context(view, as_of, interval), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
+    payload = {**response_context(view, as_of, interval, scope), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
     return represent(request, payload, series, ("period", "new", "returning", "resurrecting", "dormant", "complete"))
 
 
@@ -107,13 +129,16 @@ async def get_retention(
     interval: IntervalParam = "week",
     periods: Annotated[int, Query(ge=0, le=104, description="N: rates for periods 0..N")] = 8,
     mode: Annotated[Literal["on", "on_or_after"], Query(description="on: active in period N exactly")] = "on",
+    segment: SegmentParam = None,
     format: Format = None,
 ) -> Response:
     """Cohorts by first active period, one per period holding a date of from..to. Without from/to: 12 weeks."""
+    scope = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=84)
     as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
     cohorts: list[dict[str, Any]] = []
-    for cohort in await retention(pool_of(request), project, view.start, view.end, interval, periods):
+    found = await retention(pool_of(request), project, view.timezone, scope, view.start, view.end, interval, periods)
+    for cohort in found:
         counts = [on if mode == "on" else on_or_after for _, on, on_or_after in cohort.periods]
         cohorts.append(
             {
@@ -125,7 +150,7 @@ async def get_retention(
             }
         )
     payload = {
-        **response_context(view, as_of, interval),
+        **response_context(view, as_of, interval, scope),
         "periods": periods,
         "mode": mode,
         "definition": DEFINITIONS_RETENTION[mode],

@@ -15,12 +15,29 @@ from pulse_common.http.errors import ApiError
 from pulse_common.periods import local_today
 from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.queries.daily_events import project_timezone
+from pulse_metrics.queries.scope import Segment
 from pulse_metrics.settings import MetricsSettings
 
 ReadableProject = Annotated[str, Depends(require_read_access)]
 FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD)")]
 ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD)")]
 Format = Annotated[str | None, Query(pattern="^(json|csv)$", description="csv for a spreadsheet")]
+SegmentParam = Annotated[
+    str | None,
+    Query(
+        max_length=500,
+        description="<trait>:<value>, e.g. plan:enterprise: count each user-day under the value the user had then",
+    ),
+]
+
+
+def parse_segment(segment: str | None) -> Segment | None:
+    if segment is None:
+        return None
+    trait, separator, value = segment.partition(":")
+    if not separator or not trait.strip():
+        raise ApiError(400, "invalid_parameter", f"segment: {segment!r} is not <trait>:<value> (e.g. plan:enterprise)")
+    return Segment(trait.strip(), value)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.queries.features import feature_periods, feature_summaries
 from pulse_metrics.routes.adoption import IntervalParam, complete, response_context
-from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, pool_of, project_view
+from pulse_metrics.routes.common import (
+    Format,
+    FromDate,
+    ReadableProject,
+    SegmentParam,
+    ToDate,
+    parse_segment,
+    pool_of,
+    project_view,
+)
 
 DEFINITIONS = {
     "feature": (
@@ -32,9 +41,15 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 async def get_features(
-    request: Request, project: ReadableProject, start: FromDate = None, end: ToDate = None, format: Format = None
+    request: Request,
+    project: ReadableProject,
+    start: FromDate = None,
+    end: ToDate = None,
+    segment: SegmentParam = None,
+    format: Format = None,
 ) -> Response:
     """Every feature used in the window, most users first. Without from/to: the last 30 local days."""
+    scope = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=30)
     as_of = await projection_as_of(pool_of(request), FeaturesProjection.name)
     features = [
@@ -46,9 +61,9 @@ async def get_features(
             "adopters_total": f.adopters_total,
             "median_days_to_adopt": f.median_days_to_adopt,
         }
-        for f in await feature_summaries(pool_of(request), project, view.start, view.end)
+        for f in await feature_summaries(pool_of(request), project, view.timezone, scope, view.start, view.end)
     ]
-    payload = {**response_context(view, as_of, None), "definitions": DEFINITIONS, "features": features}
+    payload = {**response_context(view, as_of, None, scope), "definitions": DEFINITIONS, "features": features}
     columns = ("feature", "users", "events", "adoption_rate", "adopters_total", "median_days_to_adopt")
     return represent(request, payload, features, columns)
 
@@ -60,9 +75,11 @@ async def get_feature(
     start: FromDate = None,
     end: ToDate = None,
     interval: IntervalParam = "day",
+    segment: SegmentParam = None,
     format: Format = None,
 ) -> Response:
     """One feature per period holding a date of from..to."""
+    scope = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=30)
     as_of = await projection_as_of(pool_of(request), FeaturesProjection.name)
     series = [
@@ -74,10 +91,12 @@ async def get_feature(
             "new_adopters": p.new_adopters,
             "complete": complete(p.next_period, view.zone, as_of),
         }
-        for p in await feature_periods(pool_of(request), project, feature, view.start, view.end, interval)
+        for p in await feature_periods(
+            pool_of(request), project, view.timezone, scope, feature, view.start, view.end, interval
+        )
     ]
     payload = {
-        **response_context(view, as_of, interval),
+        **response_context(view, as_of, interval, scope),
         "feature": feature,
         "definitions": DEFINITIONS,
         "series": series,
