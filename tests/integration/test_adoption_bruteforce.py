@@ -406,3 +406,63 @@ async def test_segment_filters_equal_a_brute_force_recomputation(settings: Commo
         bad = await api.get(f"/v1/projects/{project.project}/active-users", params={"segment": "plan"}, headers=headers)
         assert (bad.status_code, bad.json()["code"]) == (400, "invalid_parameter")
         assert "segment" in bad.json()["message"]
+
+
+async def test_a_deleted_user_leaves_figures_as_if_they_never_existed(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    import uuid
+
+    from pulse_common.events import UserDeleted
+    from pulse_metrics.projections.features import FeaturesProjection
+
+    project = await new_project(pool, "America/New_York")
+    events = random_history(project.project, seed=31, count=1500)
+    days = brute_force_days(events)
+    erased = max(days, key=lambda u: len(days[u]))  # the most active user
+    deletion = UserDeleted(
+        event_id=uuid.uuid4(), project=project.project, received_at=datetime.now(UTC), distinct_id=erased
+    )
+    topic = await create_topic(settings.kafka_bootstrap, partitions=2)
+    projections = [ActivityProjection(pool, topic=topic), FeaturesProjection(pool, topic=topic)]
+    async with (
+        running(settings, pool, topic, group="del-a", projection=projections[0]),
+        running(settings, pool, topic, group="del-f", projection=projections[1]),
+    ):
+        await produce_events(settings.kafka_bootstrap, topic, [*events, deletion])  # type: ignore[list-item]
+        for projection in projections:
+            await eventually(
+                lambda name=projection.name: pool.fetchval(
+                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
+                    "WHERE consumer = $1 AND topic = $2",
+                    name,
+                    topic,
+                ),
+                lambda applied: applied == len(events) + 1,
+            )
+    remaining = {u: ds for u, ds in days.items() if u != erased}
+    headers = {"Authorization": f"Bearer {project.read_key}"}
+    window = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+    async with metrics_api(settings) as api:
+        active = (await api.get(f"/v1/projects/{project.project}/active-users", params=window, headers=headers)).json()
+        lifecycle = (
+            await api.get(
+                f"/v1/projects/{project.project}/lifecycle", params={**window, "interval": "week"}, headers=headers
+            )
+        ).json()
+        gone = await api.get(f"/v1/projects/{project.project}/users/{erased}", headers=headers)
+        features = (await api.get(f"/v1/projects/{project.project}/features", params=window, headers=headers)).json()
+    assert [{k: row[k] for k in ("date", "dau", "wau", "mau", "stickiness")} for row in active["series"]] == (
+        expected_active_users(remaining)
+    )
+    assert [{k: v for k, v in row.items() if k != "complete"} for row in lifecycle["series"]] == (
+        expected_lifecycle(remaining, "week")
+    )
+    assert gone.status_code == 404
+    adopters: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        if e.type == "track" and e.distinct_id != erased and e.name:
+            adopters[e.name].add(e.distinct_id)
+    assert {f["feature"]: f["adopters_total"] for f in features["features"]} == {
+        name: len(users) for name, users in adopters.items()
+    }

@@ -19,6 +19,10 @@ from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.runner import SourceRecord
 from pulse_common.zones import ProjectZones
+from pulse_metrics.projections.erasure import apply_in_runs
+
+# Where a deleted user's rows are (user_deleted removes them exactly).
+ERASED_TABLES = ("metrics.user_days", "metrics.users")
 
 ACTIVE_TYPES = frozenset({"track", "page", "screen"})
 
@@ -61,6 +65,9 @@ class ActivityProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
+
+    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         zones = await self._zones.load(conn, (e.project for e in events))
         changes = activity_changes(events, zones)
         if not changes.user_days:

@@ -21,6 +21,10 @@ from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.runner import SourceRecord
 from pulse_common.zones import ProjectZones
+from pulse_metrics.projections.erasure import apply_in_runs
+
+# Where a deleted user's rows are (user_deleted removes them exactly).
+ERASED_TABLES = ("metrics.user_feature_days", "metrics.feature_adopters")
 
 MAX_FEATURE_LENGTH = 200
 
@@ -86,6 +90,9 @@ class FeaturesProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
+
+    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         projects = {e.project for e in events}
         zones = await self._zones.load(conn, projects)
         changes = feature_changes(events, zones, await load_feature_map(conn, projects))

@@ -15,6 +15,10 @@ from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.runner import SourceRecord
+from pulse_metrics.projections.erasure import apply_in_runs
+
+# Where a deleted user's rows are (user_deleted removes them exactly).
+ERASED_TABLES = ("metrics.user_traits", "metrics.trait_history")
 
 MAX_TRAIT_NAME = 200
 
@@ -45,6 +49,9 @@ class TraitsProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
+
+    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         changes = trait_changes(events)
         if not changes:
             return
