@@ -7,22 +7,14 @@ project's timezone. ``activity_changes`` is the pure part; ``ActivityProjection`
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_common.runner import SourceRecord
-from pulse_common.zones import ProjectZones
-from pulse_metrics.projections.erasure import apply_in_runs
-
-# Where a deleted user's rows are (user_deleted removes them exactly).
-ERASED_TABLES = ("metrics.user_days", "metrics.users")
+from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 ACTIVE_TYPES = frozenset({"track", "page", "screen"})
 
@@ -53,22 +45,12 @@ def activity_changes(events: Iterable[UsageStreamEvent], zones: Mapping[str, Zon
     return changes
 
 
-class ActivityProjection:
+class ActivityProjection(UserKeyedUsageProjection):
     name = "metrics.activity"
+    erased_tables = ("metrics.user_days", "metrics.users")
 
-    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
-        self.topics = (topic,)
-        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
-        self._zones = ProjectZones()
-
-    def decode(self, record: SourceRecord) -> UsageStreamEvent:
-        return self._decode(record.value)
-
-    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
-
-    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        zones = await self._zones.load(conn, (e.project for e in events))
+    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        zones = await self.zones.load(conn, (e.project for e in events))
         changes = activity_changes(events, zones)
         if not changes.user_days:
             return

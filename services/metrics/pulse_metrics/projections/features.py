@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_common.runner import SourceRecord
-from pulse_common.zones import ProjectZones
-from pulse_metrics.projections.erasure import apply_in_runs
-
-# Where a deleted user's rows are (user_deleted removes them exactly).
-ERASED_TABLES = ("metrics.user_feature_days", "metrics.feature_adopters")
+from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 MAX_FEATURE_LENGTH = 200
 
@@ -78,23 +70,13 @@ def feature_changes(
     return changes
 
 
-class FeaturesProjection:
+class FeaturesProjection(UserKeyedUsageProjection):
     name = "metrics.features"
+    erased_tables = ("metrics.user_feature_days", "metrics.feature_adopters")
 
-    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
-        self.topics = (topic,)
-        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
-        self._zones = ProjectZones()
-
-    def decode(self, record: SourceRecord) -> UsageStreamEvent:
-        return self._decode(record.value)
-
-    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
-
-    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         projects = {e.project for e in events}
-        zones = await self._zones.load(conn, projects)
+        zones = await self.zones.load(conn, projects)
         changes = feature_changes(events, zones, await load_feature_map(conn, projects))
         if not changes.user_feature_days:
             return

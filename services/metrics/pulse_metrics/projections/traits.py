@@ -5,20 +5,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-import asyncpg
 import msgspec
 
-from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_common.runner import SourceRecord
-from pulse_metrics.projections.erasure import apply_in_runs
-
-# Where a deleted user's rows are (user_deleted removes them exactly).
-ERASED_TABLES = ("metrics.user_traits", "metrics.trait_history")
+from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 MAX_TRAIT_NAME = 200
 
@@ -38,20 +32,11 @@ def trait_changes(events: Iterable[UsageStreamEvent]) -> list[TraitChange]:
     return [(*key, changes[key]) for key in sorted(changes)]
 
 
-class TraitsProjection:
+class TraitsProjection(UserKeyedUsageProjection):
     name = "metrics.traits"
+    erased_tables = ("metrics.user_traits", "metrics.trait_history")
 
-    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
-        self.topics = (topic,)
-        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
-
-    def decode(self, record: SourceRecord) -> UsageStreamEvent:
-        return self._decode(record.value)
-
-    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        await apply_in_runs(conn, events, self._apply_run, ERASED_TABLES)
-
-    async def _apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         changes = trait_changes(events)
         if not changes:
             return
