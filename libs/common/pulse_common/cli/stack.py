@@ -20,7 +20,7 @@ import asyncpg
 from pulse_common import broker
 from pulse_common.cli.projects import migrate
 from pulse_common.kafka import ensure_topics
-from pulse_common.projects import create_project, issue_keys
+from pulse_common.projects import create_project, find_key_owner, issue_keys
 from pulse_common.settings import CommonSettings
 
 DEMO_PROJECT = "demo"
@@ -121,6 +121,16 @@ def _wait_until_up(component: Component, timeout_s: float = 30.0) -> None:
     raise StackError(f"{component.name} is not ready after {timeout_s:.0f} s:\n{_log_tail(component.name)}")
 
 
+async def _forget_offsets(settings: CommonSettings) -> None:
+    """A freshly started embedded broker holds an empty log: stored offsets from an earlier one would skip its
+    first events. Event ids already claimed still count once."""
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        await conn.execute("UPDATE tracking.partition_offsets SET next_offset = 0, as_of = NULL, updated_at = now()")
+    finally:
+        await conn.close()
+
+
 async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
     keys_file = state_dir() / "demo-keys.json"
     conn = await asyncpg.connect(settings.dsn)
@@ -128,7 +138,10 @@ async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
         exists = await conn.fetchval("SELECT 1 FROM control.projects WHERE project = $1", DEMO_PROJECT)
         if exists and keys_file.exists():
             keys: dict[str, str] = json.loads(keys_file.read_text())
-            return keys
+            # The database may have been recreated since the file was written: only keys it knows are shown.
+            owner = await find_key_owner(conn, keys.get("read_key", ""))
+            if owner is not None and owner.project == DEMO_PROJECT:
+                return keys
         # Keys are shown once and stored only as hashes: a lost keys file means a new set of keys.
         created = await (issue_keys(conn, DEMO_PROJECT) if exists else create_project(conn, DEMO_PROJECT, "UTC"))
     finally:
@@ -158,7 +171,8 @@ def up(settings: CommonSettings) -> int:
             extra_env={"PULSE_STACK_COMPONENT": "broker"},
         )
         (state_dir() / "broker.pid").write_text(str(process.pid))
-        print(f"broker: started on 127.0.0.1:{port} (pid {process.pid}, in memory)")
+        asyncio.run(_forget_offsets(settings))
+        print(f"broker: started on 127.0.0.1:{port} (pid {process.pid}, in memory: consumers start its new log at 0)")
     else:
         print(f"broker: running on 127.0.0.1:{port}")
     asyncio.run(ensure_topics(settings.kafka_bootstrap))
