@@ -49,3 +49,9 @@ def periods_covering(first: date, last: date, interval: Interval) -> list[date]:
         starts.append(start)
         start = shift_period(start, interval, 1)
     return starts
+
+
+def period_complete(next_start: date, zone: ZoneInfo, as_of: datetime | None) -> bool:
+    """A period is complete once it ended (local midnight of ``next_start``) at or before ``as_of``: every event
+    of it has been applied."""
+    return as_of is not None and local_midnight(next_start, zone) <= as_of

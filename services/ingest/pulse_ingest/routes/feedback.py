@@ -14,6 +14,7 @@ from pulse_ingest.auth import presented_write_key
 from pulse_ingest.body import check_media_type, read_body
 from pulse_ingest.feedback import SCALES, FeedbackBody, FeedbackContext, build_feedback
 from pulse_ingest.pipeline import Accepted, Outcome
+from pulse_ingest.rejections import Rejection
 from pulse_ingest.routes.intake import JSON_MEDIA_TYPES, authorize, check_count, rules, settings_of, settle
 from pulse_ingest.segment import as_utc
 
@@ -25,12 +26,11 @@ def _decoder() -> msgspec.json.Decoder[FeedbackBody]:
     return msgspec.json.Decoder(FeedbackBody)
 
 
-def _outcome(index: int, built: object) -> Outcome:
-    if isinstance(built, FeedbackResponded):
-        key = topics.message_key(built.project, built.distinct_id)
-        return Accepted(index, built.message_id, built, topics.FEEDBACK, key, deduplicable=built.message_id is not None)
-    assert not isinstance(built, Accepted)
-    return built  # type: ignore[return-value]
+def _outcome(index: int, built: FeedbackResponded | Rejection) -> Outcome:
+    if isinstance(built, Rejection):
+        return built
+    key = topics.message_key(built.project, built.distinct_id)
+    return Accepted(index, built.message_id, built, topics.FEEDBACK, key, deduplicable=built.message_id is not None)
 
 
 async def post_feedback(request: Request) -> JSONResponse:

@@ -11,7 +11,7 @@ import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
-from pulse_metrics.queries.scope import SCOPE_CTES, Segment, scope_params
+from pulse_metrics.queries.scope import SCOPE_CTES, Scope
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
@@ -24,9 +24,7 @@ class ActiveUsers:
     mau: int
 
 
-async def active_users(
-    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date
-) -> list[ActiveUsers]:
+async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
     rows = await db.fetch(
         f"""
         WITH {SCOPE_CTES}
@@ -37,10 +35,9 @@ async def active_users(
         FROM generate_series($5::date, $6::date, interval '1 day') AS d
         ORDER BY 1
         """,
-        project,
-        *scope_params(timezone, segment),
-        first,
-        last,
+        *scope.params(),
+        scope.first,
+        scope.last,
     )
     return [ActiveUsers(r["day"], r["dau"], r["wau"], r["mau"]) for r in rows]
 
@@ -55,10 +52,8 @@ class Lifecycle:
     dormant: int
 
 
-async def lifecycle(
-    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date, interval: Interval
-) -> list[Lifecycle]:
-    starts = periods_covering(first, last, interval)
+async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]:
+    starts = periods_covering(scope.first, scope.last, interval)
     rows = await db.fetch(
         f"""
         WITH {SCOPE_CTES}
@@ -76,8 +71,7 @@ async def lifecycle(
         FROM unnest($5::date[], $6::date[], $7::date[]) AS p(start, next_start, previous_start)
         ORDER BY 1
         """,
-        project,
-        *scope_params(timezone, segment),
+        *scope.params(),
         starts,
         [shift_period(s, interval, 1) for s in starts],
         [shift_period(s, interval, -1) for s in starts],
@@ -106,16 +100,12 @@ class Cohort:
 
 async def retention(
     db: Db,
-    project: str,
-    timezone: str,
-    segment: Segment | None,
-    first: date,
-    last: date,
+    scope: Scope,
     interval: Interval,
     periods: int,
 ) -> list[Cohort]:
     """Cohorts by first active period, one per period holding a date of ``first``..``last``."""
-    starts = periods_covering(first, last, interval)
+    starts = periods_covering(scope.first, scope.last, interval)
     ends = [shift_period(s, interval, 1) for s in starts]
     sizes = await db.fetch(
         f"""
@@ -125,8 +115,7 @@ async def retention(
         LEFT JOIN people m ON m.first_day >= c.start AND m.first_day < c.next_start
         GROUP BY c.start
         """,
-        project,
-        *scope_params(timezone, segment),
+        *scope.params(),
         starts,
         ends,
     )
@@ -152,8 +141,7 @@ async def retention(
         JOIN people m ON m.first_day >= b.cohort AND m.first_day < b.cohort_end
         GROUP BY b.cohort, b.n
         """,
-        project,
-        *scope_params(timezone, segment),
+        *scope.params(),
         [b[0] for b in buckets],
         [b[1] for b in buckets],
         [b[2] for b in buckets],

@@ -26,8 +26,3 @@ async def daily_counts(conn: asyncpg.Pool | Connection, project: str, start: dat
         end,
     )
     return [DailyCount(r["day"], r["event"], r["count"]) for r in rows]
-
-
-async def project_timezone(conn: asyncpg.Pool | Connection, project: str) -> str | None:
-    value: str | None = await conn.fetchval("SELECT timezone FROM control.projects WHERE project = $1", project)
-    return value

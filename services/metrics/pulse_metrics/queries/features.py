@@ -10,7 +10,7 @@ import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
-from pulse_metrics.queries.scope import SCOPE_CTES, Segment, in_segment, scope_params
+from pulse_metrics.queries.scope import SCOPE_CTES, Scope, in_segment
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
@@ -25,9 +25,7 @@ class FeatureSummary:
     median_days_to_adopt: float | None
 
 
-async def feature_summaries(
-    db: Db, project: str, timezone: str, segment: Segment | None, first: date, last: date
-) -> list[FeatureSummary]:
+async def feature_summaries(db: Db, scope: Scope) -> list[FeatureSummary]:
     """Every feature used in ``first``..``last``, most users first."""
     rows = await db.fetch(
         f"""
@@ -55,10 +53,9 @@ async def feature_summaries(
         FROM used CROSS JOIN active LEFT JOIN adopters USING (feature)
         ORDER BY used.users DESC, used.feature
         """,
-        project,
-        *scope_params(timezone, segment),
-        first,
-        last,
+        *scope.params(),
+        scope.first,
+        scope.last,
     )
     return [
         FeatureSummary(r["feature"], r["users"], r["events"], r["active_users"], r["adopters_total"], r["median_days"])
@@ -78,15 +75,11 @@ class FeaturePeriod:
 
 async def feature_periods(
     db: Db,
-    project: str,
-    timezone: str,
-    segment: Segment | None,
+    scope: Scope,
     feature: str,
-    first: date,
-    last: date,
     interval: Interval,
 ) -> list[FeaturePeriod]:
-    starts = periods_covering(first, last, interval)
+    starts = periods_covering(scope.first, scope.last, interval)
     ends = [shift_period(s, interval, 1) for s in starts]
     rows = await db.fetch(
         f"""
@@ -107,8 +100,7 @@ async def feature_periods(
         FROM unnest($6::date[], $7::date[]) AS p(start, next_start)
         ORDER BY 1
         """,
-        project,
-        *scope_params(timezone, segment),
+        *scope.params(),
         feature,
         starts,
         ends,

@@ -12,6 +12,7 @@ writes, always with parameters $1 project, $2 timezone, $3 trait, $4 value (NULL
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,20 @@ class Segment:
     value: str
 
 
-def scope_params(timezone: str, segment: Segment | None) -> list[object]:
-    """Parameters $2..$4 of a scoped query."""
-    return [timezone, segment.trait if segment else None, segment.value if segment else None]
+@dataclass(frozen=True)
+class Scope:
+    """A read: the project, its timezone, the segment (None: every user) and the local dates asked for."""
+
+    project: str
+    timezone: str
+    segment: Segment | None
+    first: date
+    last: date
+
+    def params(self) -> list[object]:
+        """Parameters $1..$4 of a scoped query."""
+        segment = self.segment
+        return [self.project, self.timezone, segment.trait if segment else None, segment.value if segment else None]
 
 
 def in_segment(user_column: str, day_column: str) -> str:

@@ -1,30 +1,24 @@
 """Adoption read APIs (product.md §4): active users, lifecycle, retention. Exact counts, project timezone."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
 from pulse_common.http.representation import represent
-from pulse_common.periods import Interval, local_midnight, shift_period
-from pulse_common.runner.tracking import projection_as_of
+from pulse_common.periods import Interval, shift_period
 from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.queries.adoption import active_users, lifecycle, retention
-from pulse_metrics.queries.scope import Segment
 from pulse_metrics.routes.common import (
     Format,
     FromDate,
-    ProjectView,
+    IntervalParam,
     ReadableProject,
     SegmentParam,
     ToDate,
-    parse_segment,
     pool_of,
-    project_view,
+    read_scope,
 )
-
-IntervalParam = Annotated[Interval, Query(description="day, week (ISO, Monday start) or month, in local time")]
 
 ACTIVE = "active user: a user with at least one track, page or screen event on the local day"
 DEFINITIONS_ACTIVE = {
@@ -45,27 +39,6 @@ DEFINITIONS_RETENTION = {
 }
 
 
-def complete(next_start: date, zone: ZoneInfo, as_of: datetime | None) -> bool:
-    """A period is complete once it ended before ``as_of``: every event of it has been applied."""
-    return as_of is not None and local_midnight(next_start, zone) <= as_of
-
-
-def response_context(
-    view: ProjectView, as_of: datetime | None, interval: str | None, segment: Segment | None = None
-) -> dict[str, Any]:
-    context: dict[str, Any] = {
-        "project": view.project,
-        "timezone": view.timezone,
-        "from": view.start.isoformat(),
-        "to": view.end.isoformat(),
-    }
-    if interval is not None:
-        context["interval"] = interval
-    context["segment"] = f"{segment.trait}:{segment.value}" if segment else None
-    context["as_of"] = as_of.isoformat() if as_of else None
-    return context
-
-
 async def get_active_users(
     request: Request,
     project: ReadableProject,
@@ -75,9 +48,7 @@ async def get_active_users(
     format: Format = None,
 ) -> Response:
     """Per local date: DAU, WAU, MAU and stickiness. Without from/to: the last 30 local days."""
-    scope = parse_segment(segment)
-    view = await project_view(request, project, start, end, default_days=30)
-    as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=ActivityProjection.name)
     series = [
         {
             "date": a.day.isoformat(),
@@ -85,11 +56,11 @@ async def get_active_users(
             "wau": a.wau,
             "mau": a.mau,
             "stickiness": a.dau / a.mau if a.mau else None,
-            "complete": complete(a.day + timedelta(days=1), view.zone, as_of),
+            "complete": read.complete(a.day + timedelta(days=1)),
         }
-        for a in await active_users(pool_of(request), project, view.timezone, scope, view.start, view.end)
+        for a in await active_users(pool_of(request), read.query)
     ]
-    payload = {**response_context(view, as_of, "day", scope), "definitions": DEFINITIONS_ACTIVE, "series": series}
+    payload = {**read.context("day"), "definitions": DEFINITIONS_ACTIVE, "series": series}
     return represent(request, payload, series, ("date", "dau", "wau", "mau", "stickiness", "complete"))
 
 
@@ -103,9 +74,7 @@ async def get_lifecycle(
     format: Format = None,
 ) -> Response:
     """Per period holding a date of from..to (whole periods): new, returning, resurrecting, dormant (negative)."""
-    scope = parse_segment(segment)
-    view = await project_view(request, project, start, end, default_days=30)
-    as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=ActivityProjection.name)
     series = [
         {
             "period": p.period.isoformat(),
@@ -113,11 +82,11 @@ async def get_lifecycle(
             "returning": p.returning,
             "resurrecting": p.resurrecting,
             "dormant": p.dormant,
-            "complete": complete(p.next_period, view.zone, as_of),
+            "complete": read.complete(p.next_period),
         }
-        for p in await lifecycle(pool_of(request), project, view.timezone, scope, view.start, view.end, interval)
+        for p in await lifecycle(pool_of(request), read.query, interval)
     ]
-    payload = {**response_context(view, as_of, interval, scope), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
+    payload = {**read.context(interval), "definitions": DEFINITIONS_LIFECYCLE, "series": series}
     return represent(request, payload, series, ("period", "new", "returning", "resurrecting", "dormant", "complete"))
 
 
@@ -133,11 +102,9 @@ async def get_retention(
     format: Format = None,
 ) -> Response:
     """Cohorts by first active period, one per period holding a date of from..to. Without from/to: 12 weeks."""
-    scope = parse_segment(segment)
-    view = await project_view(request, project, start, end, default_days=84)
-    as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=84, projection=ActivityProjection.name)
     cohorts: list[dict[str, Any]] = []
-    found = await retention(pool_of(request), project, view.timezone, scope, view.start, view.end, interval, periods)
+    found = await retention(pool_of(request), read.query, interval, periods)
     for cohort in found:
         counts = [on if mode == "on" else on_or_after for _, on, on_or_after in cohort.periods]
         cohorts.append(
@@ -146,11 +113,11 @@ async def get_retention(
                 "size": cohort.size,
                 "rates": [n / cohort.size if cohort.size else None for n in counts],
                 "counts": counts,
-                "complete": [complete(e, view.zone, as_of) for e in _period_ends(cohort.periods, interval)],
+                "complete": [read.complete(e) for e in _period_ends(cohort.periods, interval)],
             }
         )
     payload = {
-        **response_context(view, as_of, interval, scope),
+        **read.context(interval),
         "periods": periods,
         "mode": mode,
         "definition": DEFINITIONS_RETENTION[mode],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -12,16 +12,17 @@ from fastapi import Depends, Query, Request
 
 from pulse_common.http.auth import require_read_access
 from pulse_common.http.errors import ApiError
-from pulse_common.periods import local_today
+from pulse_common.periods import Interval, local_today, period_complete
+from pulse_common.projects import project_timezones
 from pulse_common.runner.tracking import projection_as_of
-from pulse_metrics.queries.daily_events import project_timezone
-from pulse_metrics.queries.scope import Segment
+from pulse_metrics.queries.scope import Scope, Segment
 from pulse_metrics.settings import MetricsSettings
 
 ReadableProject = Annotated[str, Depends(require_read_access)]
 FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD)")]
 ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD)")]
 Format = Annotated[str | None, Query(pattern="^(json|csv)$", description="csv for a spreadsheet")]
+IntervalParam = Annotated[Interval, Query(description="day, week (ISO, Monday start) or month, in local time")]
 SegmentParam = Annotated[
     str | None,
     Query(
@@ -60,7 +61,7 @@ async def project_view(
     """The project's timezone and the local date range asked for; without ``from``/``to``, the last
     ``default_days`` local days up to today."""
     settings: MetricsSettings = request.app.state.settings
-    timezone = await project_timezone(pool_of(request), project)
+    timezone = (await project_timezones(pool_of(request), [project])).get(project)
     if timezone is None:  # deleted while its key was cached
         raise ApiError(404, "project_not_found", f"no project {project!r} for this key")
     zone = ZoneInfo(timezone)
@@ -76,3 +77,50 @@ async def project_view(
 async def as_of(request: Request, projection_name: str) -> str | None:
     value: datetime | None = await projection_as_of(pool_of(request), projection_name)
     return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What a segment-aware read answers for: the project and its local range, the segment, and ``as_of`` of the
+    projection it reads."""
+
+    view: ProjectView
+    segment: Segment | None
+    as_of: datetime | None
+
+    @property
+    def query(self) -> Scope:
+        view = self.view
+        return Scope(view.project, view.timezone, self.segment, view.start, view.end)
+
+    def complete(self, next_start: date) -> bool:
+        return period_complete(next_start, self.view.zone, self.as_of)
+
+    def context(self, interval: str | None = None) -> dict[str, Any]:
+        """The fields every response starts with."""
+        context: dict[str, Any] = {
+            "project": self.view.project,
+            "timezone": self.view.timezone,
+            "from": self.view.start.isoformat(),
+            "to": self.view.end.isoformat(),
+        }
+        if interval is not None:
+            context["interval"] = interval
+        context["segment"] = f"{self.segment.trait}:{self.segment.value}" if self.segment else None
+        context["as_of"] = self.as_of.isoformat() if self.as_of else None
+        return context
+
+
+async def read_scope(
+    request: Request,
+    project: str,
+    start: date | None,
+    end: date | None,
+    segment: str | None,
+    *,
+    default_days: int,
+    projection: str,
+) -> ReadScope:
+    parsed = parse_segment(segment)
+    view = await project_view(request, project, start, end, default_days=default_days)
+    return ReadScope(view, parsed, await projection_as_of(pool_of(request), projection))

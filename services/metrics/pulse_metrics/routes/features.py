@@ -5,19 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from pulse_common.http.representation import represent
-from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.queries.features import feature_periods, feature_summaries
-from pulse_metrics.routes.adoption import IntervalParam, complete, response_context
 from pulse_metrics.routes.common import (
     Format,
     FromDate,
+    IntervalParam,
     ReadableProject,
     SegmentParam,
     ToDate,
-    parse_segment,
     pool_of,
-    project_view,
+    read_scope,
 )
 
 DEFINITIONS = {
@@ -49,9 +47,7 @@ async def get_features(
     format: Format = None,
 ) -> Response:
     """Every feature used in the window, most users first. Without from/to: the last 30 local days."""
-    scope = parse_segment(segment)
-    view = await project_view(request, project, start, end, default_days=30)
-    as_of = await projection_as_of(pool_of(request), FeaturesProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=FeaturesProjection.name)
     features = [
         {
             "feature": f.feature,
@@ -61,9 +57,9 @@ async def get_features(
             "adopters_total": f.adopters_total,
             "median_days_to_adopt": f.median_days_to_adopt,
         }
-        for f in await feature_summaries(pool_of(request), project, view.timezone, scope, view.start, view.end)
+        for f in await feature_summaries(pool_of(request), read.query)
     ]
-    payload = {**response_context(view, as_of, None, scope), "definitions": DEFINITIONS, "features": features}
+    payload = {**read.context(None), "definitions": DEFINITIONS, "features": features}
     columns = ("feature", "users", "events", "adoption_rate", "adopters_total", "median_days_to_adopt")
     return represent(request, payload, features, columns)
 
@@ -79,9 +75,7 @@ async def get_feature(
     format: Format = None,
 ) -> Response:
     """One feature per period holding a date of from..to."""
-    scope = parse_segment(segment)
-    view = await project_view(request, project, start, end, default_days=30)
-    as_of = await projection_as_of(pool_of(request), FeaturesProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=FeaturesProjection.name)
     series = [
         {
             "period": p.period.isoformat(),
@@ -89,14 +83,17 @@ async def get_feature(
             "events": p.events,
             "adoption_rate": _rate(p.users, p.active_users),
             "new_adopters": p.new_adopters,
-            "complete": complete(p.next_period, view.zone, as_of),
+            "complete": read.complete(p.next_period),
         }
         for p in await feature_periods(
-            pool_of(request), project, view.timezone, scope, feature, view.start, view.end, interval
+            pool_of(request),
+            read.query,
+            feature,
+            interval,
         )
     ]
     payload = {
-        **response_context(view, as_of, interval, scope),
+        **read.context(interval),
         "feature": feature,
         "definitions": DEFINITIONS,
         "series": series,
