@@ -1,10 +1,12 @@
 """Services as real processes (the same commands the local stack and the image run), driven over HTTP."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import httpx
 import pytest
 
 from pulse_common.broker import free_port
+from pulse_common.projects import CreatedProject
 
 
 @dataclass
@@ -60,6 +63,20 @@ def wait_ready(service: Service, timeout_s: float = 30) -> None:
 
 
 StartService = Callable[..., Service]
+
+
+def create_project_with_cli(database_url: str, kafka_bootstrap: str, timezone: str) -> CreatedProject:
+    name = f"e2e-{uuid.uuid4().hex[:10]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "pulse_common.cli", "project", "create", name, "--timezone", timezone],
+        env=service_env(database_url, kafka_bootstrap),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    printed = json.loads(result.stdout)
+    assert set(printed) == {"project", "timezone", "write_key", "read_key", "admin_key"}
+    return CreatedProject(**printed)
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from segment.analytics import Client
 
 from pulse_common import topics
 from pulse_common.events import SessionsAggregated, SessionUpdated, UsageEventRecorded
-from tests.e2e.conftest import StartService
-from tests.e2e.test_vertical_slice import create_project_with_cli
+from tests.e2e.conftest import StartService, create_project_with_cli
 from tests.helpers import eventually
 from tests.integration.ingest_app import events_on
 

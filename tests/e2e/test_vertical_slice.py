@@ -6,31 +6,13 @@ import base64
 import gzip
 import json
 import signal
-import subprocess
-import sys
-import uuid
 from typing import Any
 
 import httpx
 
 from pulse_common import broker as embedded_broker
-from pulse_common.projects import CreatedProject
-from tests.e2e.conftest import StartService, service_env
+from tests.e2e.conftest import StartService, create_project_with_cli
 from tests.helpers import eventually
-
-
-def create_project_with_cli(database_url: str, kafka_bootstrap: str, timezone: str) -> CreatedProject:
-    name = f"e2e-{uuid.uuid4().hex[:10]}"
-    result = subprocess.run(
-        [sys.executable, "-m", "pulse_common.cli", "project", "create", name, "--timezone", timezone],
-        env=service_env(database_url, kafka_bootstrap),
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
-    printed = json.loads(result.stdout)
-    assert set(printed) == {"project", "timezone", "write_key", "read_key", "admin_key"}
-    return CreatedProject(**printed)
 
 
 def track(user: str, event: str, timestamp: str, message_id: str) -> dict[str, Any]:

@@ -4,25 +4,20 @@ and mixes in identify calls (not activity)."""
 
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 import msgspec
 
 from pulse_common.events import UsageEventRecorded
 from pulse_common.periods import Interval, period_start, periods_covering, shift_period
 from pulse_common.settings import CommonSettings
-from pulse_metrics.app import create_app
 from pulse_metrics.projections.activity import ActivityProjection
-from pulse_metrics.settings import MetricsSettings
-from tests.helpers import create_topic, eventually, produce_events, usage_event
+from tests.helpers import create_topic, produce_events, usage_event
+from tests.integration.harness import metrics_api, running, wait_applied
 from tests.integration.ingest_app import new_project
-from tests.integration.test_runner import running
 
 ZONE = ZoneInfo("America/New_York")  # DST ends on 2026-11-01
 FIRST, LAST = date(2026, 9, 20), date(2026, 11, 20)
@@ -116,16 +111,6 @@ def expected_retention(days: dict[str, set[date]], interval: Interval, periods: 
     return cohorts
 
 
-@asynccontextmanager
-async def metrics_api(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MetricsSettings(database_url=settings.database_url, kafka_bootstrap=settings.kafka_bootstrap))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://metrics") as client,
-    ):
-        yield client
-
-
 async def test_adoption_endpoints_equal_a_brute_force_recomputation(
     settings: CommonSettings, pool: asyncpg.Pool
 ) -> None:
@@ -138,15 +123,7 @@ async def test_adoption_endpoints_equal_a_brute_force_recomputation(
         settings, pool, topic, group="adoption", projection=ActivityProjection(pool, topic=topic)
     ) as run:
         await produce_events(settings.kafka_bootstrap, topic, events)
-        await eventually(
-            lambda: pool.fetchval(
-                "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
-                "WHERE consumer = $1 AND topic = $2",
-                ActivityProjection.name,
-                topic,
-            ),
-            lambda applied: applied == len(events),
-        )
+        await wait_applied(pool, ActivityProjection.name, topic, len(events))
         assert run.runner.stats.duplicates == 200
     days = brute_force_days(events)
     headers = {"Authorization": f"Bearer {project.read_key}"}
@@ -220,15 +197,7 @@ async def test_feature_endpoints_equal_a_brute_force_recomputation(
     ):
         await produce_events(settings.kafka_bootstrap, topic, events)
         for name in (ActivityProjection.name, FeaturesProjection.name):
-            await eventually(
-                lambda name=name: pool.fetchval(
-                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
-                    "WHERE consumer = $1 AND topic = $2",
-                    name,
-                    topic,
-                ),
-                lambda applied: applied == len(events),
-            )
+            await wait_applied(pool, name, topic, len(events))
 
     seen: set[object] = set()
     uses: dict[str, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
@@ -344,15 +313,7 @@ async def test_segment_filters_equal_a_brute_force_recomputation(settings: Commo
     ):
         await produce_events(settings.kafka_bootstrap, topic, events)
         for projection in projections:
-            await eventually(
-                lambda name=projection.name: pool.fetchval(
-                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
-                    "WHERE consumer = $1 AND topic = $2",
-                    name,
-                    topic,
-                ),
-                lambda applied: applied == len(events),
-            )
+            await wait_applied(pool, projection.name, topic, len(events))
     all_days = brute_force_days(events)
     pro = segment_days(events, all_days, "pro")
     first_day = {u: min(ds) for u, ds in all_days.items()}
@@ -431,15 +392,7 @@ async def test_a_deleted_user_leaves_figures_as_if_they_never_existed(
     ):
         await produce_events(settings.kafka_bootstrap, topic, [*events, deletion])  # type: ignore[list-item]
         for projection in projections:
-            await eventually(
-                lambda name=projection.name: pool.fetchval(
-                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
-                    "WHERE consumer = $1 AND topic = $2",
-                    name,
-                    topic,
-                ),
-                lambda applied: applied == len(events) + 1,
-            )
+            await wait_applied(pool, projection.name, topic, len(events) + 1)
     remaining = {u: ds for u, ds in days.items() if u != erased}
     headers = {"Authorization": f"Bearer {project.read_key}"}
     window = {"from": FIRST.isoformat(), "to": LAST.isoformat()}

@@ -3,11 +3,7 @@ restarts, poison messages, group rebalancing and a log that was recreated."""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import pytest
@@ -16,58 +12,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pulse_common import broker as embedded_broker
 from pulse_common import codec, topics
 from pulse_common.events import DeadLetter, UsageEventRecorded
-from pulse_common.kafka import build_consumer, build_producer
 from pulse_common.projects import CreatedProject
-from pulse_common.runner import BatchResult, ProjectionRunner
+from pulse_common.runner import BatchResult
 from pulse_common.settings import CommonSettings
 from pulse_metrics.projections.daily_events import DailyEventsProjection
 from tests.helpers import create_topic, eventually, produce_events, produce_raw, usage_event
-
-
-class SimulatedCrash(RuntimeError):
-    pass
-
-
-@dataclass
-class Running:
-    runner: ProjectionRunner[UsageEventRecorded]
-    task: asyncio.Task[None]
-    consumer: AIOKafkaConsumer
-
-
-@asynccontextmanager
-async def running(
-    settings: CommonSettings,
-    pool: asyncpg.Pool,
-    topic: str,
-    *,
-    group: str,
-    after_db_commit=None,
-    projection: Any = None,
-) -> AsyncIterator[Running]:
-    producer = build_producer(settings, client_id=f"{group}-dl")
-    consumer = build_consumer(settings, group_id=group, client_id=group)
-    await producer.start()
-    await consumer.start()
-    runner: ProjectionRunner[UsageEventRecorded] = ProjectionRunner(
-        projection or DailyEventsProjection(pool, topic=topic),
-        pool=pool,
-        consumer=consumer,
-        producer=producer,
-        poll_timeout_ms=100,
-        max_records=50,
-        after_db_commit=after_db_commit,
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
-        yield Running(runner, task, consumer)
-    finally:
-        stop.set()
-        with suppress(SimulatedCrash):
-            await asyncio.wait_for(task, 30)
-        await consumer.stop()
-        await producer.stop()
+from tests.integration.harness import SimulatedCrash, running
 
 
 async def total(pool: asyncpg.Pool, project: str) -> int:

@@ -9,10 +9,9 @@ from pulse_common.settings import CommonSettings
 from pulse_metrics.projections.activity import ActivityProjection
 from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.projections.traits import TraitsProjection
-from tests.helpers import create_topic, eventually, produce_events, usage_event
+from tests.helpers import create_topic, produce_events, usage_event
+from tests.integration.harness import metrics_api, running, wait_applied
 from tests.integration.ingest_app import new_project
-from tests.integration.test_adoption_bruteforce import metrics_api
-from tests.integration.test_runner import running
 
 
 def identify(project: str, user: str, when: datetime, message_id: str, **traits: object):  # type: ignore[no-untyped-def]
@@ -44,15 +43,7 @@ async def test_profile_shows_latest_traits_activity_and_features(settings: Commo
     ):
         await produce_events(settings.kafka_bootstrap, topic, events)
         for projection in projections:
-            await eventually(
-                lambda name=projection.name: pool.fetchval(
-                    "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
-                    "WHERE consumer = $1 AND topic = $2",
-                    name,
-                    topic,
-                ),
-                lambda applied: applied == len(events),
-            )
+            await wait_applied(pool, projection.name, topic, len(events))
     headers = {"Authorization": f"Bearer {project.read_key}"}
     async with metrics_api(settings) as api:
         profile = (await api.get(f"/v1/projects/{p}/users/ana", headers=headers)).json()
