@@ -11,7 +11,7 @@ class TimeRules:
     horizon: timedelta
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per event
 class EventTime:
     timestamp: datetime
     original: datetime | None

@@ -15,7 +15,7 @@ from pulse_ingest.recent import RecentEventIds
 from pulse_ingest.rejections import Rejection
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per accepted event: a frozen dataclass costs ~4x more to build
 class Accepted:
     """An event ready for its topic, with the client's messageId (if any) for the receipt."""
 
