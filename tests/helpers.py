@@ -57,14 +57,18 @@ def usage_event(
     )
 
 
+def _key_of(event: UsageEventRecorded) -> bytes:
+    """The key ingest gives the event (a user deletion: its user)."""
+    if isinstance(event, UsageEventRecorded):
+        return topics.usage_key(event.project, event.distinct_id, event.anonymous_id, event.previous_id)
+    return topics.message_key(event.project, event.distinct_id)
+
+
 async def produce_events(bootstrap: str, topic: str, events: Sequence[UsageEventRecorded]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
     await producer.start()
     try:
-        acks = [
-            await producer.send(topic, codec.encode(e), key=topics.message_key(e.project, e.distinct_id))
-            for e in events
-        ]
+        acks = [await producer.send(topic, codec.encode(e), key=_key_of(e)) for e in events]
         await asyncio.gather(*acks)
     finally:
         await producer.stop()

@@ -1,6 +1,7 @@
 """Every Kafka topic Pulse uses, named once.
 
-Messages are keyed by ``project:distinct_id`` so one user's events stay in order on one partition.
+Messages are keyed by ``project:distinct_id`` so one user's events stay in order on one partition; usage events
+that carry an anonymous id are keyed by it (``usage_key``).
 """
 
 from dataclasses import dataclass
@@ -30,3 +31,13 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
 def message_key(project: str, distinct_id: str) -> bytes:
     """The partitioning key: one user's events of one project share a partition, hence an order."""
     return f"{project}:{distinct_id}".encode()
+
+
+def usage_key(project: str, distinct_id: str, anonymous_id: str | None, previous_id: str | None = None) -> bytes:
+    """The key of a usage event: its anonymous id when it has one (an alias: the previous id), else its distinct id.
+
+    So the call linking an anonymous id to a user (identify with both ids, alias) and the later events sent with
+    only that anonymous id share a partition, hence an order: the link applies to the same events live and in a
+    rebuild (product.md §1: from then on).
+    """
+    return message_key(project, previous_id or anonymous_id or distinct_id)

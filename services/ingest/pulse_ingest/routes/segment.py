@@ -67,7 +67,7 @@ def _accepted(index: int, outcome: UsageEventRecorded) -> Accepted:
         message_id=outcome.message_id,
         event=outcome,
         topic=topics.USAGE,
-        key=topics.message_key(outcome.project, outcome.distinct_id),
+        key=topics.usage_key(outcome.project, outcome.distinct_id, outcome.anonymous_id, outcome.previous_id),
         deduplicable=outcome.message_id is not None,
     )
 
