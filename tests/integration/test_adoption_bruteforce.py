@@ -14,7 +14,7 @@ import msgspec
 from pulse_common.events import UsageEventRecorded
 from pulse_common.periods import Interval, period_start, periods_covering, shift_period
 from pulse_common.settings import CommonSettings
-from pulse_metrics.projections.activity import ActivityProjection
+from pulse_metrics.projections.adoption import AdoptionProjection
 from tests.helpers import create_topic, produce_events, usage_event
 from tests.integration.harness import metrics_api, running, wait_applied
 from tests.integration.ingest_app import new_project
@@ -120,10 +120,10 @@ async def test_adoption_endpoints_equal_a_brute_force_recomputation(
     random.Random(3).shuffle(events)
     topic = await create_topic(settings.kafka_bootstrap, partitions=3)
     async with running(
-        settings, pool, topic, group="adoption", projection=ActivityProjection(pool, topic=topic)
+        settings, pool, topic, group="adoption", projection=AdoptionProjection(pool, topic=topic)
     ) as run:
         await produce_events(settings.kafka_bootstrap, topic, events)
-        await wait_applied(pool, ActivityProjection.name, topic, len(events))
+        await wait_applied(pool, AdoptionProjection.name, topic, len(events))
         assert run.runner.stats.duplicates == 200
     days = brute_force_days(events)
     headers = {"Authorization": f"Bearer {project.read_key}"}
@@ -184,20 +184,15 @@ async def test_feature_endpoints_equal_a_brute_force_recomputation(
     settings: CommonSettings, pool: asyncpg.Pool
 ) -> None:
     from pulse_metrics.feature_map import map_event_to_feature
-    from pulse_metrics.projections.features import FeaturesProjection
 
     project = await new_project(pool, "America/New_York")
     async with pool.acquire() as conn:
         mapped_at = await map_event_to_feature(conn, project.project, "Shared", "sharing")
     events = feature_history(project.project, mapped_at)
     topic = await create_topic(settings.kafka_bootstrap, partitions=2)
-    async with (
-        running(settings, pool, topic, group="act", projection=ActivityProjection(pool, topic=topic)),
-        running(settings, pool, topic, group="feat", projection=FeaturesProjection(pool, topic=topic)),
-    ):
+    async with running(settings, pool, topic, group="feat", projection=AdoptionProjection(pool, topic=topic)):
         await produce_events(settings.kafka_bootstrap, topic, events)
-        for name in (ActivityProjection.name, FeaturesProjection.name):
-            await wait_applied(pool, name, topic, len(events))
+        await wait_applied(pool, AdoptionProjection.name, topic, len(events))
 
     seen: set[object] = set()
     uses: dict[str, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
@@ -301,19 +296,12 @@ def segment_days(events: list[UsageEventRecorded], days: dict[str, set[date]], v
 
 
 async def test_segment_filters_equal_a_brute_force_recomputation(settings: CommonSettings, pool: asyncpg.Pool) -> None:
-    from pulse_metrics.projections.traits import TraitsProjection
-
     project = await new_project(pool, "America/New_York")
     events = with_plans(random_history(project.project, seed=21, count=2500))
     topic = await create_topic(settings.kafka_bootstrap, partitions=2)
-    projections = [ActivityProjection(pool, topic=topic), TraitsProjection(pool, topic=topic)]
-    async with (
-        running(settings, pool, topic, group="seg-a", projection=projections[0]),
-        running(settings, pool, topic, group="seg-t", projection=projections[1]),
-    ):
+    async with running(settings, pool, topic, group="seg", projection=AdoptionProjection(pool, topic=topic)):
         await produce_events(settings.kafka_bootstrap, topic, events)
-        for projection in projections:
-            await wait_applied(pool, projection.name, topic, len(events))
+        await wait_applied(pool, AdoptionProjection.name, topic, len(events))
     all_days = brute_force_days(events)
     pro = segment_days(events, all_days, "pro")
     first_day = {u: min(ds) for u, ds in all_days.items()}
@@ -375,7 +363,6 @@ async def test_a_deleted_user_leaves_figures_as_if_they_never_existed(
     import uuid
 
     from pulse_common.events import UserDeleted
-    from pulse_metrics.projections.features import FeaturesProjection
 
     project = await new_project(pool, "America/New_York")
     events = random_history(project.project, seed=31, count=1500)
@@ -385,14 +372,9 @@ async def test_a_deleted_user_leaves_figures_as_if_they_never_existed(
         event_id=uuid.uuid4(), project=project.project, received_at=datetime.now(UTC), distinct_id=erased
     )
     topic = await create_topic(settings.kafka_bootstrap, partitions=2)
-    projections = [ActivityProjection(pool, topic=topic), FeaturesProjection(pool, topic=topic)]
-    async with (
-        running(settings, pool, topic, group="del-a", projection=projections[0]),
-        running(settings, pool, topic, group="del-f", projection=projections[1]),
-    ):
+    async with running(settings, pool, topic, group="del", projection=AdoptionProjection(pool, topic=topic)):
         await produce_events(settings.kafka_bootstrap, topic, [*events, deletion])  # type: ignore[list-item]
-        for projection in projections:
-            await wait_applied(pool, projection.name, topic, len(events) + 1)
+        await wait_applied(pool, AdoptionProjection.name, topic, len(events) + 1)
     remaining = {u: ds for u, ds in days.items() if u != erased}
     headers = {"Authorization": f"Bearer {project.read_key}"}
     window = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
@@ -419,3 +401,52 @@ async def test_a_deleted_user_leaves_figures_as_if_they_never_existed(
     assert {f["feature"]: f["adopters_total"] for f in features["features"]} == {
         name: len(users) for name, users in adopters.items()
     }
+
+
+async def test_a_segment_holding_every_user_reads_the_same_as_no_segment(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    """The row-level reads (segments) and the rollup reads (everyone) are two implementations of one definition:
+    with a trait every user has from the start, every endpoint answers the same through both."""
+    project = await new_project(pool, "America/New_York")
+    history = random_history(project.project, seed=41, count=1500)
+    events = [
+        msgspec.structs.replace(
+            usage_event(project.project, user, "", datetime(2026, 9, 1, tzinfo=UTC), message_id=f"everyone-{user}"),
+            type="identify",
+            name=None,
+            traits={"cohort": "everyone"},
+        )
+        for user in sorted({e.distinct_id for e in history})
+    ] + [
+        msgspec.structs.replace(e, properties={"feature": "export"}) if i % 5 == 0 else e for i, e in enumerate(history)
+    ]
+    topic = await create_topic(settings.kafka_bootstrap, partitions=2)
+    async with running(settings, pool, topic, group="same", projection=AdoptionProjection(pool, topic=topic)):
+        await produce_events(settings.kafka_bootstrap, topic, events)
+        await wait_applied(pool, AdoptionProjection.name, topic, len(events))
+    headers = {"Authorization": f"Bearer {project.read_key}"}
+    window = {"from": "2026-10-01", "to": LAST.isoformat()}
+    base = f"/v1/projects/{project.project}"
+    reads = [("/active-users", {})] + [
+        (path, {"interval": interval, **extra})
+        for interval in ("day", "week", "month")
+        for path, extra in (
+            ("/lifecycle", {}),
+            ("/retention", {"periods": 3, "mode": "on"}),
+            ("/retention", {"periods": 3, "mode": "on_or_after"}),
+            ("/features/export", {}),
+            ("/features/Opened", {}),
+        )
+    ]
+    reads.append(("/features", {}))
+    async with metrics_api(settings) as api:
+        for path, params in reads:
+            everyone = (await api.get(base + path, params={**window, **params}, headers=headers)).json()
+            segmented = (
+                await api.get(base + path, params={**window, **params, "segment": "cohort:everyone"}, headers=headers)
+            ).json()
+            assert segmented.pop("segment") == "cohort:everyone"
+            everyone.pop("segment", None)
+            assert segmented == everyone, (path, params)
+            assert any(v for v in everyone.values() if isinstance(v, list)), (path, params)  # not vacuous

@@ -3,11 +3,9 @@
 import asyncpg
 
 from pulse_common.runner.process import ProjectionFactory, run_projections
-from pulse_metrics.projections.activity import ActivityProjection
+from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.projections.daily_events import DailyEventsProjection
-from pulse_metrics.projections.features import FeaturesProjection
 from pulse_metrics.projections.rejections import RejectionsProjection
-from pulse_metrics.projections.traits import TraitsProjection
 from pulse_metrics.settings import MetricsSettings
 
 
@@ -18,16 +16,10 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def rejections(pool: asyncpg.Pool) -> RejectionsProjection:
         return RejectionsProjection(pool, topic=settings.deadletter_topic)
 
-    def activity(pool: asyncpg.Pool) -> ActivityProjection:
-        return ActivityProjection(pool, topic=settings.usage_topic)
+    def adoption(pool: asyncpg.Pool) -> AdoptionProjection:
+        return AdoptionProjection(pool, topic=settings.usage_topic)
 
-    def features(pool: asyncpg.Pool) -> FeaturesProjection:
-        return FeaturesProjection(pool, topic=settings.usage_topic)
-
-    def traits(pool: asyncpg.Pool) -> TraitsProjection:
-        return TraitsProjection(pool, topic=settings.usage_topic)
-
-    return [daily_events, rejections, activity, features, traits]
+    return [daily_events, rejections, adoption]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

@@ -1,20 +1,19 @@
 """Activity: which user was active on which local day of the project (product.md §4).
 
 An active user on a local day has at least one track, page or screen event that day, by event time in the
-project's timezone. ``activity_changes`` is the pure part; ``ActivityProjection`` writes it.
+project's timezone. ``activity_changes`` is the pure part; ``write_activity`` writes it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 ACTIVE_TYPES = frozenset({"track", "page", "screen"})
 
@@ -45,40 +44,70 @@ def activity_changes(events: Iterable[UsageStreamEvent], zones: Mapping[str, Zon
     return changes
 
 
-class ActivityProjection(UserKeyedUsageProjection):
-    name = "metrics.activity"
-    erased_tables = ("metrics.user_days", "metrics.users")
+# A user whose set of active days changed: (days before, days after), each sorted.
+DaysChange = tuple[list[date], list[date]]
 
-    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        zones = await self.zones.load(conn, (e.project for e in events))
-        changes = activity_changes(events, zones)
-        if not changes.user_days:
-            return
-        # Sorted keys: consumers of other partitions touch the same rows, and one lock order never deadlocks.
-        days = sorted(changes.user_days)
-        await conn.execute(
-            """
-            INSERT INTO metrics.user_days (project, day, distinct_id, events)
-            SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[])
-            ON CONFLICT (project, day, distinct_id)
-            DO UPDATE SET events = metrics.user_days.events + excluded.events
-            """,
-            [k[0] for k in days],
-            [k[1] for k in days],
-            [k[2] for k in days],
-            [changes.user_days[k] for k in days],
-        )
-        users = sorted(changes.user_spans)
-        await conn.execute(
-            """
-            INSERT INTO metrics.users (project, distinct_id, first_day, last_day)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])
-            ON CONFLICT (project, distinct_id) DO UPDATE
-            SET first_day = least(metrics.users.first_day, excluded.first_day),
-                last_day = greatest(metrics.users.last_day, excluded.last_day)
-            """,
-            [k[0] for k in users],
-            [k[1] for k in users],
-            [changes.user_spans[k][0] for k in users],
-            [changes.user_spans[k][1] for k in users],
-        )
+
+async def write_activity(conn: Connection, changes: ActivityChanges) -> dict[UserKey, DaysChange]:
+    """Write user-days and spans; answer, for each user with a new active day, their days before and after.
+
+    The ``users`` rows are written first: their row locks serialize two consumers touching one user, so the day
+    lists read afterwards are whole (read committed reads what committed before each statement).
+    """
+    if not changes.user_days:
+        return {}
+    # Sorted keys: consumers of other partitions touch the same rows, and one lock order never deadlocks.
+    users = sorted(changes.user_spans)
+    await conn.execute(
+        """
+        INSERT INTO metrics.users (project, distinct_id, first_day, last_day)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])
+        ON CONFLICT (project, distinct_id) DO UPDATE
+        SET first_day = least(metrics.users.first_day, excluded.first_day),
+            last_day = greatest(metrics.users.last_day, excluded.last_day)
+        """,
+        [k[0] for k in users],
+        [k[1] for k in users],
+        [changes.user_spans[k][0] for k in users],
+        [changes.user_spans[k][1] for k in users],
+    )
+    days = sorted(changes.user_days)
+    inserted = await conn.fetch(
+        """
+        INSERT INTO metrics.user_days AS d (project, day, distinct_id, events)
+        SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[])
+        ON CONFLICT (project, day, distinct_id) DO UPDATE SET events = d.events + excluded.events
+        RETURNING d.project, d.distinct_id, d.day, (d.xmax = 0) AS inserted
+        """,
+        [k[0] for k in days],
+        [k[1] for k in days],
+        [k[2] for k in days],
+        [changes.user_days[k] for k in days],
+    )
+    new_days: dict[UserKey, set[date]] = {}
+    for row in inserted:
+        if row["inserted"]:
+            new_days.setdefault((row["project"], row["distinct_id"]), set()).add(row["day"])
+    if not new_days:
+        return {}
+    after = await user_day_lists(conn, new_days)
+    return {user: ([d for d in after[user] if d not in added], after[user]) for user, added in new_days.items()}
+
+
+async def user_day_lists(conn: Connection, users: Iterable[UserKey]) -> dict[UserKey, list[date]]:
+    """Every active day of each user, sorted."""
+    keys = sorted(users)
+    rows = await conn.fetch(
+        """
+        SELECT u.project, u.distinct_id, array_agg(d.day ORDER BY d.day) AS days
+        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        JOIN metrics.user_days d ON d.project = u.project AND d.distinct_id = u.distinct_id
+        GROUP BY u.project, u.distinct_id
+        """,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    found: dict[UserKey, list[date]] = {key: [] for key in keys}
+    for row in rows:
+        found[(row["project"], row["distinct_id"])] = list(row["days"])
+    return found

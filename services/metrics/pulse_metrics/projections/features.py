@@ -2,7 +2,7 @@
 calls — its event name, unless the project maps that event name to a feature (for events received from the
 mapping's time on). Page and screen views count only when they carry ``properties.feature``.
 
-``feature_changes`` is the pure part; ``FeaturesProjection`` writes it.
+``feature_changes`` is the pure part; ``write_features`` writes it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 MAX_FEATURE_LENGTH = 200
 
@@ -70,43 +69,74 @@ def feature_changes(
     return changes
 
 
-class FeaturesProjection(UserKeyedUsageProjection):
-    name = "metrics.features"
-    erased_tables = ("metrics.user_feature_days", "metrics.feature_adopters")
+UseKey = tuple[str, str, str]  # (project, feature, distinct id)
+# Days of use of one feature by one user whose set changed: (days before, days after), each sorted.
+UsesChange = tuple[list[date], list[date]]
 
-    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        projects = {e.project for e in events}
-        zones = await self.zones.load(conn, projects)
-        changes = feature_changes(events, zones, await load_feature_map(conn, projects))
-        if not changes.user_feature_days:
-            return
-        rows = sorted(changes.user_feature_days)  # one lock order for every consumer
-        await conn.execute(
-            """
-            INSERT INTO metrics.user_feature_days (project, feature, day, distinct_id, events)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
-            ON CONFLICT (project, feature, day, distinct_id)
-            DO UPDATE SET events = metrics.user_feature_days.events + excluded.events
-            """,
-            [k[0] for k in rows],
-            [k[1] for k in rows],
-            [k[2] for k in rows],
-            [k[3] for k in rows],
-            [changes.user_feature_days[k] for k in rows],
-        )
-        adopters = sorted(changes.first_use)
-        await conn.execute(
-            """
-            INSERT INTO metrics.feature_adopters (project, feature, distinct_id, first_day)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
-            ON CONFLICT (project, feature, distinct_id)
-            DO UPDATE SET first_day = least(metrics.feature_adopters.first_day, excluded.first_day)
-            """,
-            [k[0] for k in adopters],
-            [k[1] for k in adopters],
-            [k[2] for k in adopters],
-            [changes.first_use[k] for k in adopters],
-        )
+
+async def write_features(conn: Connection, changes: FeatureChanges) -> dict[UseKey, UsesChange]:
+    """Write feature use; answer, for each (feature, user) with a new day of use, the days before and after.
+
+    The caller holds the users' rows locked (``write_activity``), so the day lists read here are whole.
+    """
+    if not changes.user_feature_days:
+        return {}
+    rows = sorted(changes.user_feature_days)  # one lock order for every consumer
+    inserted = await conn.fetch(
+        """
+        INSERT INTO metrics.user_feature_days AS f (project, feature, day, distinct_id, events)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+        ON CONFLICT (project, feature, day, distinct_id) DO UPDATE SET events = f.events + excluded.events
+        RETURNING f.project, f.feature, f.distinct_id, f.day, (f.xmax = 0) AS inserted
+        """,
+        [k[0] for k in rows],
+        [k[1] for k in rows],
+        [k[2] for k in rows],
+        [k[3] for k in rows],
+        [changes.user_feature_days[k] for k in rows],
+    )
+    adopters = sorted(changes.first_use)
+    await conn.execute(
+        """
+        INSERT INTO metrics.feature_adopters (project, feature, distinct_id, first_day)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
+        ON CONFLICT (project, feature, distinct_id)
+        DO UPDATE SET first_day = least(metrics.feature_adopters.first_day, excluded.first_day)
+        """,
+        [k[0] for k in adopters],
+        [k[1] for k in adopters],
+        [k[2] for k in adopters],
+        [changes.first_use[k] for k in adopters],
+    )
+    new_days: dict[UseKey, set[date]] = {}
+    for row in inserted:
+        if row["inserted"]:
+            new_days.setdefault((row["project"], row["feature"], row["distinct_id"]), set()).add(row["day"])
+    if not new_days:
+        return {}
+    after = await use_day_lists(conn, new_days)
+    return {use: ([d for d in after[use] if d not in added], after[use]) for use, added in new_days.items()}
+
+
+async def use_day_lists(conn: Connection, uses: Iterable[UseKey]) -> dict[UseKey, list[date]]:
+    """Every day each user used each feature, sorted."""
+    keys = sorted(uses)
+    rows = await conn.fetch(
+        """
+        SELECT u.project, u.feature, u.distinct_id, array_agg(f.day ORDER BY f.day) AS days
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(project, feature, distinct_id)
+        JOIN metrics.user_feature_days f
+          ON f.project = u.project AND f.distinct_id = u.distinct_id AND f.feature = u.feature
+        GROUP BY u.project, u.feature, u.distinct_id
+        """,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    found: dict[UseKey, list[date]] = {key: [] for key in keys}
+    for row in rows:
+        found[(row["project"], row["feature"], row["distinct_id"])] = list(row["days"])
+    return found
 
 
 async def load_feature_map(conn: Connection, projects: Iterable[str]) -> FeatureMap:

@@ -1,6 +1,6 @@
 """User traits from identify calls (product.md §1): the latest value of a trait wins, by event time.
 
-``trait_changes`` is the pure part; ``TraitsProjection`` writes the latest values and the history.
+``trait_changes`` is the pure part; ``write_traits`` writes the latest values and the history.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import msgspec
 
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-from pulse_metrics.projections.user_keyed import UserKeyedUsageProjection
 
 MAX_TRAIT_NAME = 200
 
@@ -32,40 +31,35 @@ def trait_changes(events: Iterable[UsageStreamEvent]) -> list[TraitChange]:
     return [(*key, changes[key]) for key in sorted(changes)]
 
 
-class TraitsProjection(UserKeyedUsageProjection):
-    name = "metrics.traits"
-    erased_tables = ("metrics.user_traits", "metrics.trait_history")
-
-    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        changes = trait_changes(events)
-        if not changes:
-            return
-        columns = (
-            [c[0] for c in changes],
-            [c[1] for c in changes],
-            [c[2] for c in changes],
-            [c[3] for c in changes],
-            [msgspec.json.encode(c[4]).decode() for c in changes],
-        )
-        await conn.execute(
-            """
-            INSERT INTO metrics.trait_history (project, distinct_id, trait, valid_from, value)
-            SELECT p, d, t, at, v::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-                AS c(p, d, t, at, v)
-            ON CONFLICT (project, distinct_id, trait, valid_from) DO UPDATE SET value = excluded.value
-            """,
-            *columns,
-        )
-        # The newest value per key in this batch, then only where it is newer than the stored one.
-        await conn.execute(
-            """
-            INSERT INTO metrics.user_traits (project, distinct_id, trait, set_at, value)
-            SELECT DISTINCT ON (p, d, t) p, d, t, at, v::jsonb
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS c(p, d, t, at, v)
-            ORDER BY p, d, t, at DESC
-            ON CONFLICT (project, distinct_id, trait) DO UPDATE
-            SET value = excluded.value, set_at = excluded.set_at
-            WHERE metrics.user_traits.set_at <= excluded.set_at
-            """,
-            *columns,
-        )
+async def write_traits(conn: Connection, changes: Sequence[TraitChange]) -> None:
+    if not changes:
+        return
+    columns = (
+        [c[0] for c in changes],
+        [c[1] for c in changes],
+        [c[2] for c in changes],
+        [c[3] for c in changes],
+        [msgspec.json.encode(c[4]).decode() for c in changes],
+    )
+    await conn.execute(
+        """
+        INSERT INTO metrics.trait_history (project, distinct_id, trait, valid_from, value)
+        SELECT p, d, t, at, v::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+            AS c(p, d, t, at, v)
+        ON CONFLICT (project, distinct_id, trait, valid_from) DO UPDATE SET value = excluded.value
+        """,
+        *columns,
+    )
+    # The newest value per key in this batch, then only where it is newer than the stored one.
+    await conn.execute(
+        """
+        INSERT INTO metrics.user_traits (project, distinct_id, trait, set_at, value)
+        SELECT DISTINCT ON (p, d, t) p, d, t, at, v::jsonb
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS c(p, d, t, at, v)
+        ORDER BY p, d, t, at DESC
+        ON CONFLICT (project, distinct_id, trait) DO UPDATE
+        SET value = excluded.value, set_at = excluded.set_at
+        WHERE metrics.user_traits.set_at <= excluded.set_at
+        """,
+        *columns,
+    )

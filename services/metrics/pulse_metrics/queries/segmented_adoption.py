@@ -1,27 +1,19 @@
-"""Adoption figures read from the activity projection (product.md §4): exact counts, per local period, for
-every user or a segment (see ``scope``)."""
+"""Adoption figures of a segment, counted from the per-user rows (product.md §4): each user-day under the trait
+value the user had then (see ``scope``). Slower than the rollups, which cannot know a segment; also the
+reference the rollup reads are tested against."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import TypeAlias
 
 import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
 from pulse_metrics.queries.scope import SCOPE_CTES, Scope
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
-
-
-@dataclass(frozen=True)
-class ActiveUsers:
-    day: date
-    dau: int
-    wau: int
-    mau: int
 
 
 async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
@@ -40,16 +32,6 @@ async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
         scope.last,
     )
     return [ActiveUsers(r["day"], r["dau"], r["wau"], r["mau"]) for r in rows]
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    period: date
-    next_period: date
-    new: int
-    returning: int
-    resurrecting: int
-    dormant: int
 
 
 async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]:
@@ -88,14 +70,6 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
         )
         for r in rows
     ]
-
-
-@dataclass(frozen=True)
-class Cohort:
-    start: date
-    size: int
-    # Per period offset 0..N: (the period's start, users active in it, users active in it or any later period)
-    periods: list[tuple[date, int, int]]
 
 
 async def retention(

@@ -1,28 +1,17 @@
-"""Reading feature adoption (product.md §4)."""
+"""Feature adoption of a segment, counted from the per-user rows (product.md §4; see ``segmented_adoption``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import TypeAlias
 
 import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.queries.figures import FeaturePeriod, FeatureSummary
 from pulse_metrics.queries.scope import SCOPE_CTES, Scope, in_segment
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
-
-
-@dataclass(frozen=True)
-class FeatureSummary:
-    feature: str
-    users: int
-    events: int
-    active_users: int
-    adopters_total: int
-    median_days_to_adopt: float | None
 
 
 async def feature_summaries(db: Db, scope: Scope) -> list[FeatureSummary]:
@@ -61,16 +50,6 @@ async def feature_summaries(db: Db, scope: Scope) -> list[FeatureSummary]:
         FeatureSummary(r["feature"], r["users"], r["events"], r["active_users"], r["adopters_total"], r["median_days"])
         for r in rows
     ]
-
-
-@dataclass(frozen=True)
-class FeaturePeriod:
-    period: date
-    next_period: date
-    users: int
-    events: int
-    active_users: int
-    new_adopters: int
 
 
 async def feature_periods(

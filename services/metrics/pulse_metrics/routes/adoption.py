@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pulse_common.http.representation import represent
 from pulse_common.periods import Interval, shift_period
-from pulse_metrics.projections.activity import ActivityProjection
+from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.adoption import active_users, lifecycle, retention
 from pulse_metrics.routes.common import (
     Format,
@@ -48,7 +48,7 @@ async def get_active_users(
     format: Format = None,
 ) -> Response:
     """Per local date: DAU, WAU, MAU and stickiness. Without from/to: the last 30 local days."""
-    read = await read_scope(request, project, start, end, segment, default_days=30, projection=ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=AdoptionProjection.name)
     series = [
         {
             "date": a.day.isoformat(),
@@ -74,7 +74,7 @@ async def get_lifecycle(
     format: Format = None,
 ) -> Response:
     """Per period holding a date of from..to (whole periods): new, returning, resurrecting, dormant (negative)."""
-    read = await read_scope(request, project, start, end, segment, default_days=30, projection=ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=AdoptionProjection.name)
     series = [
         {
             "period": p.period.isoformat(),
@@ -102,7 +102,7 @@ async def get_retention(
     format: Format = None,
 ) -> Response:
     """Cohorts by first active period, one per period holding a date of from..to. Without from/to: 12 weeks."""
-    read = await read_scope(request, project, start, end, segment, default_days=84, projection=ActivityProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=84, projection=AdoptionProjection.name)
     cohorts: list[dict[str, Any]] = []
     found = await retention(pool_of(request), read.query, interval, periods)
     for cohort in found:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from pulse_common.http.representation import represent
-from pulse_metrics.projections.features import FeaturesProjection
+from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.features import feature_periods, feature_summaries
 from pulse_metrics.routes.common import (
     Format,
@@ -47,7 +47,7 @@ async def get_features(
     format: Format = None,
 ) -> Response:
     """Every feature used in the window, most users first. Without from/to: the last 30 local days."""
-    read = await read_scope(request, project, start, end, segment, default_days=30, projection=FeaturesProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=AdoptionProjection.name)
     features = [
         {
             "feature": f.feature,
@@ -75,7 +75,7 @@ async def get_feature(
     format: Format = None,
 ) -> Response:
     """One feature per period holding a date of from..to."""
-    read = await read_scope(request, project, start, end, segment, default_days=30, projection=FeaturesProjection.name)
+    read = await read_scope(request, project, start, end, segment, default_days=30, projection=AdoptionProjection.name)
     series = [
         {
             "period": p.period.isoformat(),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pulse_common.http.errors import ApiError
 from pulse_common.http.representation import represent
 from pulse_common.runner.tracking import projection_as_of
-from pulse_metrics.projections.activity import ActivityProjection
+from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.users import user_profile
 from pulse_metrics.routes.common import Format, ReadableProject, pool_of, project_view
 
@@ -28,7 +28,7 @@ async def get_user(
     profile = await user_profile(pool_of(request), project, distinct_id)
     if profile is None:
         raise ApiError(404, "user_not_found", f"distinct_id: no data for {distinct_id!r} in this project")
-    as_of = await projection_as_of(pool_of(request), ActivityProjection.name)
+    as_of = await projection_as_of(pool_of(request), AdoptionProjection.name)
     payload = {
         "project": project,
         "timezone": view.timezone,

@@ -1,0 +1,190 @@
+"""The adoption projection (product.md §4): activity, feature use, traits, identity links and their rollups from
+``pulse.usage.v1``, in one transaction per batch so every adoption figure is read at one ``as_of``.
+
+Batches are applied in runs split at each ``user_deleted``: a user's events before their deletion are removed with
+them, and the deletion subtracts the user's contribution from every rollup (exact, without a rebuild).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import TypeVar
+
+import asyncpg
+
+from pulse_common import codec, topics
+from pulse_common.db import Connection
+from pulse_common.events import UsageStreamEvent, UserDeleted
+from pulse_common.runner import SourceRecord
+from pulse_common.zones import ProjectZones
+from pulse_metrics.projections.activity import DaysChange, UserKey, activity_changes, user_day_lists, write_activity
+from pulse_metrics.projections.features import UseKey, UsesChange, feature_changes, load_feature_map, write_features
+from pulse_metrics.projections.identities import load_links, resolve_identities, write_links
+from pulse_metrics.projections.rollup_writes import write_rollups
+from pulse_metrics.projections.rollups import RollupChanges, days_between
+from pulse_metrics.projections.traits import trait_changes, write_traits
+
+# Every table holding a user's rows, emptied of them by a deletion (after the rollups are corrected).
+USER_TABLES = (
+    "metrics.user_days",
+    "metrics.user_feature_days",
+    "metrics.feature_adopters",
+    "metrics.user_traits",
+    "metrics.trait_history",
+    "metrics.users",
+)
+
+
+class AdoptionProjection:
+    name = "metrics.adoption"
+
+    def __init__(self, pool: asyncpg.Pool, *, topic: str = topics.USAGE) -> None:
+        self.topics = (topic,)
+        self._decode: Callable[[bytes], UsageStreamEvent] = codec.decoder_for(UsageStreamEvent)
+        self.zones = ProjectZones()
+
+    def decode(self, record: SourceRecord) -> UsageStreamEvent:
+        return self._decode(record.value)
+
+    async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        run: list[UsageStreamEvent] = []
+        for event in events:
+            if isinstance(event, UserDeleted):
+                if run:
+                    await self.apply_run(conn, run)
+                    run = []
+                await erase_user(conn, event.project, event.distinct_id)
+            else:
+                run.append(event)
+        if run:
+            await self.apply_run(conn, run)
+
+    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+        projects = {e.project for e in events}
+        zones = await self.zones.load(conn, projects)
+        resolved, links = resolve_identities(events, await load_links(conn, events))
+        await write_links(conn, links)
+        activity = activity_changes(resolved, zones)
+        features = feature_changes(resolved, zones, await load_feature_map(conn, projects))
+        # Users' rows first: their locks serialize consumers touching one user (see write_activity).
+        day_changes = await write_activity(conn, activity)
+        use_changes = await write_features(conn, features)
+        await write_traits(conn, trait_changes(resolved))
+
+        rollups = RollupChanges()
+        for (project, _), (before, after) in day_changes.items():
+            rollups.change_active_days(project, before, after)
+        for (project, feature, _), (before, after) in use_changes.items():
+            rollups.change_feature_days(project, feature, before, after)
+        for (project, feature, day, _), events_that_day in features.user_feature_days.items():
+            rollups.feature_events[(project, feature, day)] += events_that_day
+        for project, feature, delay_before, delay_after in await delay_changes(conn, day_changes, use_changes):
+            rollups.change_adoption_delay(project, feature, delay_before, delay_after)
+        await write_rollups(conn, rollups)
+
+
+K = TypeVar("K")
+
+
+def first_days_changed(changes: Mapping[K, tuple[list[date], list[date]]]) -> dict[K, tuple[date | None, date]]:
+    """Keys whose first day changed: (first day before or None, first day after)."""
+    changed: dict[K, tuple[date | None, date]] = {}
+    for key, (before, after) in changes.items():
+        first_before = before[0] if before else None
+        if first_before != after[0]:
+            changed[key] = (first_before, after[0])
+    return changed
+
+
+async def delay_changes(
+    conn: Connection, day_changes: Mapping[UserKey, DaysChange], use_changes: Mapping[UseKey, UsesChange]
+) -> list[tuple[str, str, int | None, int | None]]:
+    """(project, feature, days-to-adopt before, after) for each adopter whose first active day or first use
+    changed; a user's first active day moving earlier changes their delay for every feature they use."""
+    user_first = first_days_changed(day_changes)
+    use_first = first_days_changed(use_changes)
+    adopted = await adopted_features(conn, user_first)
+    changes: list[tuple[str, str, int | None, int | None]] = []
+    for (project, user), (user_before, user_after) in user_first.items():
+        for feature, first_use in adopted.get((project, user), []):
+            use_before, use_after = use_first.get((project, feature, user), (first_use, first_use))
+            changes.append(
+                (project, feature, days_between(user_before, use_before), days_between(user_after, use_after))
+            )
+    others = {(project, user) for project, _, user in use_first if (project, user) not in user_first}
+    first_active = await first_active_days(conn, others)
+    for (project, feature, user), (use_before, use_after) in use_first.items():
+        if (project, user) in user_first:
+            continue
+        first = first_active[(project, user)]
+        changes.append((project, feature, days_between(first, use_before), days_between(first, use_after)))
+    return changes
+
+
+async def adopted_features(conn: Connection, users: Mapping[UserKey, object]) -> dict[UserKey, list[tuple[str, date]]]:
+    """Each user's features with their first day of use."""
+    if not users:
+        return {}
+    keys = sorted(users)
+    rows = await conn.fetch(
+        """
+        SELECT a.project, a.distinct_id, a.feature, a.first_day
+        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        JOIN metrics.feature_adopters a ON a.project = u.project AND a.distinct_id = u.distinct_id
+        """,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    found: dict[UserKey, list[tuple[str, date]]] = {}
+    for row in rows:
+        found.setdefault((row["project"], row["distinct_id"]), []).append((row["feature"], row["first_day"]))
+    return found
+
+
+async def first_active_days(conn: Connection, users: set[UserKey]) -> dict[UserKey, date]:
+    if not users:
+        return {}
+    keys = sorted(users)
+    rows = await conn.fetch(
+        """
+        SELECT u.project, u.distinct_id, m.first_day
+        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        JOIN metrics.users m ON m.project = u.project AND m.distinct_id = u.distinct_id
+        """,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(row["project"], row["distinct_id"]): row["first_day"] for row in rows}
+
+
+async def erase_user(conn: Connection, project: str, distinct_id: str) -> None:
+    """Remove every contribution of one user: rollups first (from the user's rows), then the rows."""
+    user = (project, distinct_id)
+    first_day = await conn.fetchval(
+        "SELECT first_day FROM metrics.users WHERE project = $1 AND distinct_id = $2 FOR UPDATE", project, distinct_id
+    )
+    days = (await user_day_lists(conn, [user]))[user]
+    uses = await conn.fetch(
+        "SELECT feature, day, events FROM metrics.user_feature_days WHERE project = $1 AND distinct_id = $2 "
+        "ORDER BY feature, day",
+        project,
+        distinct_id,
+    )
+    rollups = RollupChanges()
+    rollups.change_active_days(project, days, [])
+    feature_days: dict[str, list[date]] = {}
+    for row in uses:
+        feature_days.setdefault(row["feature"], []).append(row["day"])
+        rollups.feature_events[(project, row["feature"], row["day"])] -= row["events"]
+    for feature, used in feature_days.items():
+        rollups.change_feature_days(project, feature, used, [])
+        rollups.change_adoption_delay(project, feature, days_between(first_day, used[0]), None)
+    await write_rollups(conn, rollups)
+    for table in USER_TABLES:
+        await conn.execute(f"DELETE FROM {table} WHERE project = $1 AND distinct_id = $2", project, distinct_id)
+    await conn.execute(
+        "DELETE FROM metrics.identity_links WHERE project = $1 AND (user_id = $2 OR anonymous_id = $2)",
+        project,
+        distinct_id,
+    )
