@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -43,6 +44,25 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
+    async def on_query_timeout(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(
+            503,
+            "query_timeout",
+            "the database did not answer in time; retry, or ask for a shorter range (a segment reads per-user rows)",
+            {"Retry-After": "5"},
+        )
+
+    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(503, "database_unavailable", "the database is unreachable; retry", {"Retry-After": "5"})
+
     app.add_exception_handler(ApiError, on_api_error)
+    # Infrastructure failures are retryable (503 + Retry-After), never a bare 500.
+    app.add_exception_handler(TimeoutError, on_query_timeout)
+    app.add_exception_handler(asyncpg.QueryCanceledError, on_query_timeout)
+    app.add_exception_handler(asyncpg.PostgresConnectionError, on_database_unavailable)
+    # Shutdowns and restarts (class 57; its query-canceled member is a timeout, handled above).
+    app.add_exception_handler(asyncpg.exceptions.OperatorInterventionError, on_database_unavailable)
+    app.add_exception_handler(asyncpg.InterfaceError, on_database_unavailable)
+    app.add_exception_handler(ConnectionError, on_database_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
