@@ -52,3 +52,4 @@ clean: down
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.codec
 	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.adoption

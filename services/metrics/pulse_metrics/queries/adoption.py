@@ -7,13 +7,16 @@ rows whatever the number of users. A segment is counted from the per-user rows (
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from itertools import accumulate
 from typing import TypeAlias
 
 import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.projections.rollups import NEVER
 from pulse_metrics.queries import segmented_adoption
 from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
 from pulse_metrics.queries.scope import Scope
@@ -21,25 +24,49 @@ from pulse_metrics.queries.scope import Scope
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
 
+def active_since(lasts: Iterable[tuple[date, int]], starts: Sequence[date]) -> list[int]:
+    """For each period start (ascending): users whose last active period starts on or after it (a suffix sum)."""
+    remaining = sorted(lasts, reverse=True)
+    counts: list[int] = []
+    total = 0
+    for start in reversed(starts):
+        while remaining and remaining[0][0] >= start:
+            total += remaining.pop(0)[1]
+        counts.append(total)
+    return counts[::-1]
+
+
+def active_series(links: Iterable[tuple[date, date, int]], first: date, last: date) -> list[ActiveUsers]:
+    """DAU, WAU and MAU of each day ``first``..``last`` from links (day, previous active day, users).
+
+    A link counts on day d for a window of w days when day <= d < day + w and previous < d - w + 1, that is on
+    the days from max(day, previous + w) to day + w - 1: a range, so each link adds to a difference array once.
+    """
+    size = (last - first).days + 1
+    series = {window: [0] * (size + 1) for window in (1, 7, 30)}
+    for day, previous, users in links:
+        for window, deltas in series.items():
+            since = day if previous == NEVER else max(day, previous + timedelta(days=window))
+            begin = max(0, (since - first).days)
+            end = min(size, (day - first).days + window)  # exclusive
+            if begin < end:
+                deltas[begin] += users
+                deltas[end] -= users
+    totals = {window: list(accumulate(deltas[:size])) for window, deltas in series.items()}
+    return [ActiveUsers(first + timedelta(days=i), totals[1][i], totals[7][i], totals[30][i]) for i in range(size)]
+
+
 async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
     if scope.segment is not None:
         return await segmented_adoption.active_users(db, scope)
     rows = await db.fetch(
-        """
-        SELECT d::date AS day,
-          coalesce(sum(l.users) FILTER (WHERE l.day = d::date), 0) AS dau,
-          coalesce(sum(l.users) FILTER (WHERE l.day >= d::date - 6 AND l.previous_day < d::date - 6), 0) AS wau,
-          coalesce(sum(l.users) FILTER (WHERE l.previous_day < d::date - 29), 0) AS mau
-        FROM generate_series($2::date, $3::date, interval '1 day') AS d
-        LEFT JOIN metrics.activity_links l ON l.project = $1 AND l.day BETWEEN d::date - 29 AND d::date
-        GROUP BY d
-        ORDER BY d
-        """,
+        "SELECT day, previous_day, users FROM metrics.activity_links "
+        "WHERE project = $1 AND day BETWEEN $2::date - 29 AND $3 AND users <> 0",
         scope.project,
         scope.first,
         scope.last,
     )
-    return [ActiveUsers(r["day"], r["dau"], r["wau"], r["mau"]) for r in rows]
+    return active_series(((r["day"], r["previous_day"], r["users"]) for r in rows), scope.first, scope.last)
 
 
 async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]:
@@ -105,14 +132,9 @@ async def retention(db: Db, scope: Scope, interval: Interval, periods: int) -> l
             Cohort(
                 start=cohort,
                 size=active.get((cohort, cohort), 0),
-                # Active in the period or later: users whose last active period is not before it.
                 periods=[
-                    (
-                        start,
-                        active.get((cohort, start), 0),
-                        sum(n for period, n in last.get(cohort, []) if period >= start),
-                    )
-                    for start in offsets
+                    (start, active.get((cohort, start), 0), still)
+                    for start, still in zip(offsets, active_since(last.get(cohort, []), offsets), strict=True)
                 ],
             )
         )

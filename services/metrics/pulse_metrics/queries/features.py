@@ -41,8 +41,8 @@ async def feature_summaries(db: Db, scope: Scope) -> list[FeatureSummary]:
     rows = await db.fetch(
         """
         WITH used AS (
-            SELECT feature, sum(users) FILTER (WHERE previous_day < $2) AS users
-            FROM metrics.feature_links WHERE project = $1 AND day BETWEEN $2 AND $3
+            SELECT feature, sum(users) AS users
+            FROM metrics.feature_links WHERE project = $1 AND previous_day < $2 AND day BETWEEN $2 AND $3
             GROUP BY feature
         ),
         adopters AS (

@@ -1,0 +1,330 @@
+"""Adoption benchmark (issue 4): read latency of every adoption endpoint on a large history, the consumer's
+throughput on top of it, and a naive ``COUNT(DISTINCT)``-over-raw-events baseline, in one run.
+
+1. A deterministic history (``adoption_data``; default 1,000,000 users, 10,000,000 events, 90 days, 50 features)
+   is copied into a raw events table (the naive baseline's input) and loaded set-based into the adoption tables
+   (``adoption_load``), as the projection would have written them.
+2. The consumer: a further ``--consumer-events`` events of the same users go through the embedded broker and the
+   real projection runner (claims, rollups, offsets); events/s from the first to the last applied batch.
+3. Every rollup is checked against a recomputation from the per-user rows (the loader and the consumer agree).
+4. Reads: the metrics API in its own process answers ``--requests`` requests per endpoint over the 90-day window;
+   p50 / p95 / p99. Segmented reads (row-level) are reported apart.
+5. The naive baseline: the same figures by ``COUNT(DISTINCT)`` over the raw events.
+
+Prints a table and writes ``benchmarks/results/adoption.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from benchmarks.adoption_data import HistoryShape, usage_history
+from benchmarks.adoption_load import RAW_TABLE, copy_raw_events, load_adoption_tables, rollup_mismatches
+from benchmarks.ingest import wait_http
+from pulse_common import broker as embedded_broker
+from pulse_common import codec, topics
+from pulse_common.db import drop_database, ensure_database
+from pulse_common.kafka import build_consumer, build_producer, ensure_topics, partition_for
+from pulse_common.migrations import all_migrations, apply_migrations
+from pulse_common.projects import create_project, issue_keys
+from pulse_common.runner import ProjectionRunner
+from pulse_common.settings import CommonSettings
+from pulse_metrics.projections.adoption import AdoptionProjection
+
+ZONE = "Europe/Berlin"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
+
+
+async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, float]]:
+    await ensure_database(dsn)
+    conn = await asyncpg.connect(dsn)
+    timings: dict[str, float] = {}
+    try:
+        await apply_migrations(conn, all_migrations())
+        created = await create_project(conn, "bench", ZONE)
+        started = time.perf_counter()
+        copied = 0
+        for chunk in usage_history(created.project, shape):
+            copied += await copy_raw_events(conn, chunk, ZONE)
+        timings["generate_and_copy_s"] = time.perf_counter() - started
+        timings["raw_events"] = copied
+        started = time.perf_counter()
+        await load_adoption_tables(conn, created.project)
+        timings["load_s"] = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return created.project, created.read_key, timings
+
+
+async def consume(settings: CommonSettings, project: str, shape: HistoryShape) -> dict[str, float]:
+    """Produce the slice, then time the real runner applying it."""
+    await ensure_topics(settings.kafka_bootstrap)
+    producer = build_producer(settings, client_id="bench-producer")
+    await producer.start()
+    count = 0
+    try:
+        for chunk in usage_history(project, shape):
+            batches: dict[int, Any] = {}
+            partitions = sorted(await producer.partitions_for(topics.USAGE))
+            for event in chunk:
+                key = topics.message_key(event.project, event.distinct_id)
+                partition = partitions[partition_for(key, len(partitions))]
+                batch = batches.get(partition)
+                if batch is None:
+                    batch = batches[partition] = producer.create_batch()
+                if batch.append(key=key, value=codec.encode(event), timestamp=None) is None:
+                    await (await producer.send_batch(batch, topics.USAGE, partition=partition))
+                    batch = batches[partition] = producer.create_batch()
+                    batch.append(key=key, value=codec.encode(event), timestamp=None)
+                count += 1
+            for partition, batch in batches.items():
+                await (await producer.send_batch(batch, topics.USAGE, partition=partition))
+    finally:
+        await producer.stop()
+    pool = await asyncpg.create_pool(settings.dsn, min_size=1, max_size=4)
+    consumer = build_consumer(settings, group_id="bench-adoption", client_id="bench-adoption")
+    dead_letters = build_producer(settings, client_id="bench-dl")
+    await consumer.start()
+    await dead_letters.start()
+    applied_at: list[float] = []
+
+    async def observe(result: Any) -> None:
+        applied_at.append(time.perf_counter())
+
+    runner = ProjectionRunner(
+        AdoptionProjection(pool),
+        pool=pool,
+        consumer=consumer,
+        producer=dead_letters,
+        max_records=5000,
+        after_db_commit=observe,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        while runner.stats.applied + runner.stats.duplicates < count:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await task
+        await consumer.stop()
+        await dead_letters.stop()
+        await pool.close()
+    first_batch = runner.stats.applied / max(1, runner.stats.batches)  # events in the first batch (about)
+    seconds = applied_at[-1] - applied_at[0]
+    return {
+        "events": count,
+        "applied": runner.stats.applied,
+        "batches": runner.stats.batches,
+        "events_per_s": (runner.stats.applied - first_batch) / seconds if seconds > 0 else 0.0,
+    }
+
+
+def read_requests(project: str, last_day: date, top_feature: str) -> list[tuple[str, str, dict[str, Any]]]:
+    window = {"from": (last_day - timedelta(days=89)).isoformat(), "to": last_day.isoformat()}
+    base = f"/v1/projects/{project}"
+    reads: list[tuple[str, str, dict[str, Any]]] = [("active-users", f"{base}/active-users", window)]
+    for interval in ("day", "week", "month"):
+        reads.append((f"lifecycle {interval}", f"{base}/lifecycle", {**window, "interval": interval}))
+        periods = {"day": 30, "week": 12, "month": 3}[interval]
+        reads.append(
+            (f"retention {interval}", f"{base}/retention", {**window, "interval": interval, "periods": periods})
+        )
+        reads.append((f"feature {interval}", f"{base}/features/{top_feature}", {**window, "interval": interval}))
+    reads.append(("features", f"{base}/features", window))
+    reads.append(("user profile", f"{base}/users/user-1", {}))
+    return reads
+
+
+def measure_reads(
+    port: int, read_key: str, reads: list[tuple[str, str, dict[str, Any]]], requests: int, warmup: int = 3
+) -> dict[str, dict[str, Any]]:
+    """Percentiles per read; a read that fails is reported with its answer instead (e.g. a query timeout)."""
+    headers = {"Authorization": f"Bearer {read_key}"}
+    results: dict[str, dict[str, Any]] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as client:
+        for name, path, params in reads:
+            samples = []
+            for attempt in range(requests + warmup):
+                started = time.perf_counter()
+                response = client.get(path, params=params)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    results[name] = {"failed": f"{response.status_code} {response.text[:200]}", "after_s": elapsed}
+                    break
+                if attempt >= warmup:
+                    samples.append(elapsed)
+            else:
+                results[name] = percentiles(samples)
+    return results
+
+
+NAIVE_QUERIES = {
+    # The active-users series: per day, distinct users that day, in the 7 and the 30 days to it.
+    "active-users": f"""
+        SELECT d::date,
+          (SELECT count(DISTINCT distinct_id) FROM {RAW_TABLE} r WHERE r.day = d::date AND r.active),
+          (SELECT count(DISTINCT distinct_id) FROM {RAW_TABLE} r
+            WHERE r.day BETWEEN d::date - 6 AND d::date AND r.active),
+          (SELECT count(DISTINCT distinct_id) FROM {RAW_TABLE} r
+            WHERE r.day BETWEEN d::date - 29 AND d::date AND r.active)
+        FROM generate_series($1::date, $2::date, interval '1 day') AS d
+    """,
+    "features": f"""
+        SELECT feature, count(DISTINCT distinct_id), count(*) FROM {RAW_TABLE}
+        WHERE day BETWEEN $1 AND $2 AND feature IS NOT NULL GROUP BY feature
+    """,
+}
+
+
+async def measure_naive(dsn: str, first: date, last: date, repeats: int) -> dict[str, dict[str, float]]:
+    conn = await asyncpg.connect(dsn)
+    results: dict[str, dict[str, float]] = {}
+    try:
+        for name, sql in NAIVE_QUERIES.items():
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                await conn.fetch(sql, first, last)
+                samples.append(time.perf_counter() - started)
+            results[name] = {"median_ms": statistics.median(samples) * 1000, "runs": len(samples)}
+    finally:
+        await conn.close()
+    return results
+
+
+async def new_read_key(dsn: str, project: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await issue_keys(conn, project)).read_key
+    finally:
+        await conn.close()
+
+
+async def check_rollups(dsn: str, project: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await rollup_mismatches(conn, project)
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--consumer-events", type=int, default=300_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--segment-requests", type=int, default=2, help="segmented reads are row-level: slow")
+    parser.add_argument("--naive-repeats", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
+    args = parser.parse_args()
+    last_day = datetime.now(UTC).date() - timedelta(days=1)
+    shape = HistoryShape(args.users, args.events, args.days, args.features, last_day)
+    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/pulse_bench_adoption_{uuid.uuid4().hex[:8]}"
+    broker_port = embedded_broker.free_port()
+    broker = embedded_broker.start_broker(broker_port)
+    settings = CommonSettings(
+        database_url=dsn, kafka_bootstrap=f"127.0.0.1:{broker_port}", kafka_idempotence=False, log_level="WARNING"
+    )
+    api: subprocess.Popen[bytes] | None = None
+    try:
+        if args.reuse:
+            project, read_key, load, consumer = "bench", asyncio.run(new_read_key(dsn, "bench")), {}, {}
+        else:
+            print(f"generating and loading {args.events:,} events of {args.users:,} users ...", flush=True)
+            project, read_key, load = asyncio.run(prepare(dsn, shape))
+            print(f"loaded: {load}", flush=True)
+            slice_shape = HistoryShape(
+                args.users, args.consumer_events, args.days, args.features, last_day, seed=2, label="c"
+            )
+            consumer = asyncio.run(consume(settings, project, slice_shape))
+            print(f"consumer: {consumer}", flush=True)
+            mismatches = asyncio.run(check_rollups(dsn, project))
+            if mismatches:
+                raise RuntimeError(f"rollups differ from the per-user rows: {mismatches}")
+            print("rollups equal their recomputation from the per-user rows", flush=True)
+        port = embedded_broker.free_port()
+        env = {
+            **os.environ,
+            "PULSE_DATABASE_URL": dsn,
+            "PULSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "PULSE_PORT": str(port),
+            "PULSE_LOG_LEVEL": "WARNING",
+        }
+        api = subprocess.Popen([sys.executable, "-m", "pulse_metrics", "api"], env=env)
+        wait_http(port, "/healthz", api)
+        reads = read_requests(project, last_day, "feature-00")
+        rollup_reads = measure_reads(port, read_key, reads, args.requests)
+        segment_reads = measure_reads(
+            port,
+            read_key,
+            [(f"{name} (segment)", path, {**params, "segment": "plan:pro"}) for name, path, params in reads[:2]],
+            args.segment_requests,
+            warmup=0,
+        )
+        naive = asyncio.run(measure_naive(dsn, last_day - timedelta(days=89), last_day, args.naive_repeats))
+    finally:
+        if api is not None:
+            api.terminate()
+            api.wait(10)
+        broker.terminate()
+        broker.wait(10)
+        if not args.keep and not args.reuse:
+            asyncio.run(drop_database(dsn))
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "shape": {"users": args.users, "events": args.events, "days": args.days, "features": args.features},
+        "load": load,
+        "consumer": consumer,
+        "reads": rollup_reads,
+        "segment_reads": segment_reads,
+        "naive": naive,
+    }
+    print(f"\n{'read (90 days)':34} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
+    for name, figures in {**rollup_reads, **segment_reads}.items():
+        if "failed" in figures:
+            print(f"{name:34} failed after {figures['after_s']:.1f} s: {figures['failed'][:60]}")
+        else:
+            print(f"{name:34} {figures['p50_ms']:9.1f} {figures['p95_ms']:9.1f} {figures['p99_ms']:9.1f}")
+    for name, figures in naive.items():
+        print(f"{'naive COUNT(DISTINCT) ' + name:34} {figures['median_ms']:9.1f} (median of {figures['runs']})")
+    if consumer:
+        print(f"\nconsumer: {consumer['events_per_s']:,.0f} events/s applied to the adoption projection")
+    out = Path(__file__).parent / "results" / "adoption.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
