@@ -5,13 +5,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pulse_common import codec, topics
-from pulse_common.events import UsageEventRecorded
+from pulse_common.events import SessionsAggregated, SessionUpdated, UsageEventRecorded
 from pulse_common.identity import event_id_for
 
 T = TypeVar("T")
@@ -57,14 +57,18 @@ def usage_event(
     )
 
 
-def _key_of(event: UsageEventRecorded) -> bytes:
+def _key_of(event: Any) -> bytes:
     """The key ingest gives the event (a user deletion: its user)."""
     if isinstance(event, UsageEventRecorded):
         return topics.usage_key(event.project, event.distinct_id, event.anonymous_id, event.previous_id)
+    if isinstance(event, SessionUpdated):
+        return topics.message_key(event.project, event.distinct_id or f"session:{event.session_id}")
+    if isinstance(event, SessionsAggregated):
+        return topics.message_key(event.project, f"aggregate:{event.release}:{event.environment}")
     return topics.message_key(event.project, event.distinct_id)
 
 
-async def produce_events(bootstrap: str, topic: str, events: Sequence[UsageEventRecorded]) -> None:
+async def produce_events(bootstrap: str, topic: str, events: Sequence[Any]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
     await producer.start()
     try:

@@ -13,6 +13,7 @@ from pulse_metrics.routes.adoption import adoption_router
 from pulse_metrics.routes.events import events_router
 from pulse_metrics.routes.features import features_router
 from pulse_metrics.routes.rejections import rejections_router
+from pulse_metrics.routes.releases import releases_router
 from pulse_metrics.routes.users import users_router
 from pulse_metrics.settings import MetricsSettings
 
@@ -42,4 +43,5 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     app.include_router(adoption_router())
     app.include_router(features_router())
     app.include_router(users_router())
+    app.include_router(releases_router())
     return app

@@ -6,6 +6,7 @@ from pulse_common.runner.process import ProjectionFactory, run_projections
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.projections.daily_events import DailyEventsProjection
 from pulse_metrics.projections.rejections import RejectionsProjection
+from pulse_metrics.projections.release_health import ReleaseHealthProjection
 from pulse_metrics.settings import MetricsSettings
 
 
@@ -19,7 +20,10 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def adoption(pool: asyncpg.Pool) -> AdoptionProjection:
         return AdoptionProjection(pool, topic=settings.usage_topic)
 
-    return [daily_events, rejections, adoption]
+    def release_health(pool: asyncpg.Pool) -> ReleaseHealthProjection:
+        return ReleaseHealthProjection(pool, topic=settings.sessions_topic)
+
+    return [daily_events, rejections, adoption, release_health]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

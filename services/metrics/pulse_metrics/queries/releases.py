@@ -1,0 +1,227 @@
+"""Release-health figures (product.md §5) from the release rollups: counts per release and environment over local
+dates, per period, adoption over the last 24 hours of the window and the stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal, TypeAlias
+
+import asyncpg
+
+from pulse_common.db import Connection
+from pulse_metrics.queries.release_math import Stage, stages
+
+Db: TypeAlias = "asyncpg.Pool | Connection"
+ReleaseInterval = Literal["hour", "day"]
+ADOPTION_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class HealthCounts:
+    sessions: int
+    errored: int
+    crashed: int
+    abnormal: int
+    users: int
+    crashed_users: int
+    unhealthy_users: int
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    release: str
+    environment: str
+    first_seen: datetime
+    last_seen: datetime
+    counts: HealthCounts
+
+
+def _counts(row: asyncpg.Record) -> HealthCounts:
+    return HealthCounts(
+        sessions=row["sessions"] or 0,
+        errored=row["errored"] or 0,
+        crashed=row["crashed"] or 0,
+        abnormal=row["abnormal"] or 0,
+        users=row["users"] or 0,
+        crashed_users=row["crashed_users"] or 0,
+        unhealthy_users=row["unhealthy_users"] or 0,
+    )
+
+
+async def release_summaries(
+    db: Db, project: str, first: date, last: date, environment: str | None, releases: list[str] | None = None
+) -> list[ReleaseSummary]:
+    """Per release and environment with sessions started in ``first``..``last`` (local), newest release first."""
+    rows = await db.fetch(
+        """
+        WITH counts AS (
+            SELECT release, environment, sum(sessions)::bigint AS sessions, sum(errored)::bigint AS errored,
+                   sum(crashed)::bigint AS crashed, sum(abnormal)::bigint AS abnormal
+            FROM metrics.release_hours
+            WHERE project = $1 AND hour >= $2::date AND hour < $3::date + 1
+              AND ($4::text IS NULL OR environment = $4) AND ($5::text[] IS NULL OR release = ANY($5))
+            GROUP BY release, environment
+        ),
+        users AS (
+            SELECT release, environment,
+                   sum(users) FILTER (WHERE kind = 'any')::bigint AS users,
+                   sum(users) FILTER (WHERE kind = 'crashed')::bigint AS crashed_users,
+                   sum(users) FILTER (WHERE kind = 'unhealthy')::bigint AS unhealthy_users
+            FROM metrics.release_user_links
+            WHERE project = $1 AND hour >= $2::date AND hour < $3::date + 1 AND previous_day < $2
+              AND ($4::text IS NULL OR environment = $4) AND ($5::text[] IS NULL OR release = ANY($5))
+            GROUP BY release, environment
+        ),
+        seen AS (
+            SELECT release, environment, min(hour) AS first_seen, max(hour) AS last_seen
+            FROM metrics.release_hours
+            WHERE project = $1 AND sessions <> 0
+              AND ($4::text IS NULL OR environment = $4) AND ($5::text[] IS NULL OR release = ANY($5))
+            GROUP BY release, environment
+        )
+        SELECT c.*, u.users, u.crashed_users, u.unhealthy_users, s.first_seen, s.last_seen
+        FROM counts c JOIN seen s USING (release, environment) LEFT JOIN users u USING (release, environment)
+        WHERE c.sessions > 0
+        ORDER BY s.first_seen DESC, c.release DESC, c.environment
+        """,
+        project,
+        first,
+        last,
+        environment,
+        releases,
+    )
+    return [ReleaseSummary(r["release"], r["environment"], r["first_seen"], r["last_seen"], _counts(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Adoption:
+    sessions: float | None
+    users: float | None
+    stage: Stage
+
+
+async def adoption(
+    db: Db, project: str, timezone: str, end: datetime, environments: set[str]
+) -> dict[tuple[str, str], Adoption]:
+    """Per (release, environment): its share of the environment's sessions and users in the 24 hours before
+    ``end`` (a local hour), and its stage."""
+    start = end - ADOPTION_WINDOW
+    hourly = await db.fetch(
+        "SELECT release, environment, hour, sessions FROM metrics.release_hours "
+        "WHERE project = $1 AND environment = ANY($2::text[]) AND hour < $3 AND sessions <> 0",
+        project,
+        sorted(environments),
+        end,
+    )
+    users = await db.fetch(
+        """
+        WITH recent AS (
+            SELECT release, environment, distinct_id FROM metrics.sessions
+            WHERE project = $1 AND environment = ANY($2::text[]) AND distinct_id IS NOT NULL
+              AND started >= ($3::timestamp AT TIME ZONE $5) AND started < ($4::timestamp AT TIME ZONE $5)
+            UNION
+            SELECT release, environment, distinct_id FROM metrics.session_aggregates
+            WHERE project = $1 AND environment = ANY($2::text[]) AND distinct_id <> '' AND sessions > 0
+              AND started >= ($3::timestamp AT TIME ZONE $5) AND started < ($4::timestamp AT TIME ZONE $5)
+        )
+        SELECT release, environment, count(DISTINCT distinct_id) AS users FROM recent
+        GROUP BY GROUPING SETS ((release, environment), (environment))
+        """,
+        project,
+        sorted(environments),
+        start,
+        end,
+        timezone,
+    )
+    by_environment: dict[str, dict[str, dict[datetime, int]]] = {}
+    for r in hourly:
+        by_environment.setdefault(r["environment"], {}).setdefault(r["release"], {})[r["hour"]] = r["sessions"]
+    release_users = {(r["release"], r["environment"]): r["users"] for r in users if r["release"] is not None}
+    environment_users = {r["environment"]: r["users"] for r in users if r["release"] is None}
+    result: dict[tuple[str, str], Adoption] = {}
+    for environment, releases in by_environment.items():
+        staged = stages(releases, end)
+        recent = {release: sum(n for hour, n in hours.items() if hour >= start) for release, hours in releases.items()}
+        total = sum(recent.values())
+        for release in releases:
+            people = environment_users.get(environment, 0)
+            result[(release, environment)] = Adoption(
+                sessions=recent[release] / total if total else None,
+                users=release_users.get((release, environment), 0) / people if people else None,
+                stage=staged[release],
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class HealthPeriod:
+    start: datetime
+    end: datetime
+    counts: HealthCounts
+
+
+async def health_periods(
+    db: Db, project: str, release: str, environment: str, first: date, last: date, interval: ReleaseInterval
+) -> list[HealthPeriod]:
+    """One release's figures per local hour or day of ``first``..``last``."""
+    step = timedelta(hours=1) if interval == "hour" else timedelta(days=1)
+    period = "l.hour" if interval == "hour" else "date_trunc('day', l.hour)"
+    # Users of a period: links in it whose previous active day is before the period (an hour: every link of it).
+    new_in_period = "true" if interval == "hour" else "l.previous_day < l.hour::date"
+    counts = await db.fetch(
+        f"""
+        SELECT {period.replace("l.", "h.")} AS start, sum(sessions)::bigint AS sessions,
+               sum(errored)::bigint AS errored, sum(crashed)::bigint AS crashed, sum(abnormal)::bigint AS abnormal
+        FROM metrics.release_hours h
+        WHERE project = $1 AND release = $2 AND environment = $3 AND hour >= $4::date AND hour < $5::date + 1
+        GROUP BY 1
+        """,
+        project,
+        release,
+        environment,
+        first,
+        last,
+    )
+    users = await db.fetch(
+        f"""
+        SELECT {period} AS start,
+               sum(users) FILTER (WHERE kind = 'any')::bigint AS users,
+               sum(users) FILTER (WHERE kind = 'crashed')::bigint AS crashed_users,
+               sum(users) FILTER (WHERE kind = 'unhealthy')::bigint AS unhealthy_users
+        FROM metrics.release_user_links l
+        WHERE project = $1 AND release = $2 AND environment = $3 AND hour >= $4::date AND hour < $5::date + 1
+          AND {new_in_period}
+        GROUP BY 1
+        """,
+        project,
+        release,
+        environment,
+        first,
+        last,
+    )
+    by_start: dict[datetime, dict[str, int]] = {}
+    for r in (*counts, *users):
+        by_start.setdefault(r["start"], {}).update({k: v for k, v in r.items() if k != "start" and v is not None})
+    periods = []
+    moment = datetime.combine(first, datetime.min.time())
+    stop = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    while moment < stop:
+        found = by_start.get(moment, {})
+        periods.append(
+            HealthPeriod(
+                moment,
+                moment + step,
+                HealthCounts(
+                    sessions=found.get("sessions", 0),
+                    errored=found.get("errored", 0),
+                    crashed=found.get("crashed", 0),
+                    abnormal=found.get("abnormal", 0),
+                    users=found.get("users", 0),
+                    crashed_users=found.get("crashed_users", 0),
+                    unhealthy_users=found.get("unhealthy_users", 0),
+                ),
+            )
+        )
+        moment += step
+    return periods

@@ -1,0 +1,214 @@
+"""Release-health read APIs (product.md §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from pulse_common.http.errors import ApiError
+from pulse_common.http.representation import represent
+from pulse_metrics.projections.release_health import ReleaseHealthProjection
+from pulse_metrics.queries.release_math import METHOD, compare_proportions, free_rate
+from pulse_metrics.queries.releases import (
+    Adoption,
+    HealthCounts,
+    ReleaseInterval,
+    adoption,
+    health_periods,
+    release_summaries,
+)
+from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
+
+DEFINITIONS = {
+    "sessions": "sessions.v1: sessions started in the window (deduplicated by session id) plus SDK aggregates",
+    "crashed_sessions": "crashed_sessions.v1: sessions whose final state is crashed",
+    "errored_sessions": "errored_sessions.v1: sessions neither crashed nor abnormal that had errors",
+    "abnormal_sessions": "abnormal_sessions.v1: sessions whose final state is abnormal",
+    "users": "release_users.v1: distinct users with a session in the window",
+    "crash_free_sessions": "crash_free_sessions.v1: 1 - crashed sessions / sessions",
+    "crash_free_users": "crash_free_users.v1: 1 - users with a crashed session / users",
+    "healthy_sessions_rate": "healthy_sessions.v1: sessions neither errored, crashed nor abnormal / sessions",
+    "healthy_users_rate": "healthy_users.v1: users none of whose sessions was errored, crashed or abnormal / users",
+    "adoption_sessions": (
+        "adoption_sessions.v1: the release's share of its environment's sessions in the last 24 hours of the window"
+    ),
+    "adoption_users": "adoption_users.v1: the release's share of its environment's users in the last 24 hours",
+    "stage": (
+        "stage.v1: adopted with >= 10 % of the environment's sessions over the last 6 hours of the window; "
+        "replaced when it had that share before and no longer has; low otherwise"
+    ),
+}
+
+EnvironmentParam = Annotated[str | None, Query(max_length=200, description="one environment (default: every one)")]
+ReleaseName = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def rates(counts: HealthCounts) -> dict[str, Any]:
+    unhealthy = counts.errored + counts.crashed + counts.abnormal
+    return {
+        "sessions": counts.sessions,
+        "users": counts.users,
+        "crashed_sessions": counts.crashed,
+        "errored_sessions": counts.errored,
+        "abnormal_sessions": counts.abnormal,
+        "crashed_users": counts.crashed_users,
+        "crash_free_sessions": free_rate(counts.crashed, counts.sessions),
+        "crash_free_users": free_rate(counts.crashed_users, counts.users),
+        "healthy_sessions_rate": free_rate(unhealthy, counts.sessions),
+        "healthy_users_rate": free_rate(counts.unhealthy_users, counts.users),
+    }
+
+
+def window_end(to: datetime, now_local: datetime) -> datetime:
+    """The end of the window as a local hour: the end of ``to``, or the end of the current hour if sooner."""
+    current = now_local.replace(minute=0, second=0, microsecond=0, tzinfo=None) + timedelta(hours=1)
+    return min(to, current)
+
+
+async def _context(request: Request, project: str, start: Any, end: Any, default_days: int) -> Any:
+    view = await project_view(request, project, start, end, default_days=default_days)
+    context = {
+        "project": view.project,
+        "timezone": view.timezone,
+        "from": view.start.isoformat(),
+        "to": view.end.isoformat(),
+        "as_of": await as_of(request, ReleaseHealthProjection.name),
+    }
+    return view, context
+
+
+async def get_releases(
+    request: Request,
+    project: ReadableProject,
+    environment: EnvironmentParam = None,
+    start: FromDate = None,
+    end: ToDate = None,
+    format: Format = None,
+) -> Response:
+    """Every release and environment with sessions in the window, newest release first. Default: 14 local days."""
+    view, context = await _context(request, project, start, end, 14)
+    pool = pool_of(request)
+    summaries = await release_summaries(pool, project, view.start, view.end, environment)
+    last = window_end(datetime.combine(view.end + timedelta(days=1), datetime.min.time()), datetime.now(view.zone))
+    adopted = await adoption(pool, project, view.timezone, last, {s.environment for s in summaries})
+    releases = []
+    for s in summaries:
+        share = adopted.get((s.release, s.environment), Adoption(None, None, "low"))
+        releases.append(
+            {
+                "release": s.release,
+                "environment": s.environment,
+                "first_seen": s.first_seen.isoformat(),
+                "last_seen": s.last_seen.isoformat(),
+                **rates(s.counts),
+                "adoption_sessions": share.sessions,
+                "adoption_users": share.users,
+                "stage": share.stage,
+            }
+        )
+    payload = {**context, "environment": environment, "definitions": DEFINITIONS, "releases": releases}
+    columns = ("release", "environment", "first_seen", "last_seen", *rates(HealthCounts(0, 0, 0, 0, 0, 0, 0)))
+    return represent(request, payload, releases, (*columns, "adoption_sessions", "adoption_users", "stage"))
+
+
+async def get_release_health(
+    request: Request,
+    project: ReadableProject,
+    release: ReleaseName,
+    environment: Annotated[str, Query(max_length=200)] = "production",
+    start: FromDate = None,
+    end: ToDate = None,
+    interval: Annotated[ReleaseInterval, Query(description="hour or day, local time")] = "day",
+    format: Format = None,
+) -> Response:
+    """One release's figures per local hour or day, so a regression shows when it started."""
+    view, context = await _context(request, project, start, end, 14)
+    if interval == "hour" and (view.end - view.start).days > 31:
+        raise ApiError(400, "invalid_parameter", "to: an hourly series may span at most 31 days")
+    periods = await health_periods(pool_of(request), project, release, environment, view.start, view.end, interval)
+    as_of_value = context["as_of"]
+    series = [
+        {
+            "period": p.start.isoformat(),
+            **rates(p.counts),
+            "complete": as_of_value is not None
+            and p.end.replace(tzinfo=view.zone) <= datetime.fromisoformat(as_of_value),
+        }
+        for p in periods
+    ]
+    payload = {
+        **context,
+        "release": release,
+        "environment": environment,
+        "interval": interval,
+        "definitions": DEFINITIONS,
+        "series": series,
+    }
+    columns = ("period", *rates(HealthCounts(0, 0, 0, 0, 0, 0, 0)), "complete")
+    return represent(request, payload, series, columns)
+
+
+async def get_release_comparison(
+    request: Request,
+    project: ReadableProject,
+    base: Annotated[str, Query(min_length=1, max_length=200)],
+    candidate: Annotated[str, Query(min_length=1, max_length=200)],
+    environment: Annotated[str, Query(max_length=200)] = "production",
+    start: FromDate = None,
+    end: ToDate = None,
+    format: Format = None,
+) -> Response:
+    """Two releases side by side, each rate's difference and whether it is significant."""
+    view, context = await _context(request, project, start, end, 14)
+    found = {
+        s.release: s
+        for s in await release_summaries(
+            pool_of(request), project, view.start, view.end, environment, [base, candidate]
+        )
+    }
+    zero = HealthCounts(0, 0, 0, 0, 0, 0, 0)
+    counts = {name: found[name].counts if name in found else zero for name in (base, candidate)}
+
+    def successes(c: HealthCounts) -> dict[str, tuple[int, int]]:
+        return {
+            "crash_free_sessions": (c.sessions - c.crashed, c.sessions),
+            "crash_free_users": (c.users - c.crashed_users, c.users),
+            "healthy_sessions_rate": (c.sessions - c.errored - c.crashed - c.abnormal, c.sessions),
+            "healthy_users_rate": (c.users - c.unhealthy_users, c.users),
+        }
+
+    comparisons = []
+    for metric, base_pair in successes(counts[base]).items():
+        result = compare_proportions(base_pair, successes(counts[candidate])[metric])
+        comparisons.append(
+            {
+                "metric": metric,
+                "base": result.base,
+                "candidate": result.candidate,
+                "difference": result.difference,
+                "z": result.z,
+                "p_value": result.p_value,
+                "significant": result.significant,
+            }
+        )
+    payload = {
+        **context,
+        "environment": environment,
+        "base": {"release": base, **rates(counts[base])},
+        "candidate": {"release": candidate, **rates(counts[candidate])},
+        "method": METHOD,
+        "definitions": DEFINITIONS,
+        "comparisons": comparisons,
+    }
+    columns = ("metric", "base", "candidate", "difference", "z", "p_value", "significant")
+    return represent(request, payload, comparisons, columns)
+
+
+def releases_router() -> APIRouter:
+    router = APIRouter(tags=["release health"])
+    router.add_api_route("/v1/projects/{project}/releases", get_releases, methods=["GET"])
+    router.add_api_route("/v1/projects/{project}/releases/compare", get_release_comparison, methods=["GET"])
+    router.add_api_route("/v1/projects/{project}/releases/{release}/health", get_release_health, methods=["GET"])
+    return router
