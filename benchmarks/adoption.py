@@ -23,7 +23,6 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -35,14 +34,12 @@ import httpx
 
 from benchmarks.adoption_data import HistoryShape, usage_history
 from benchmarks.adoption_load import RAW_TABLE, copy_raw_events, load_adoption_tables, rollup_mismatches
-from benchmarks.ingest import wait_http
+from benchmarks.pipeline import apply_all, produce, start_metrics_api
 from pulse_common import broker as embedded_broker
-from pulse_common import codec, topics
+from pulse_common import topics
 from pulse_common.db import drop_database, ensure_database
-from pulse_common.kafka import build_consumer, build_producer, ensure_topics, partition_for
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import create_project, issue_keys
-from pulse_common.runner import ProjectionRunner
 from pulse_common.settings import CommonSettings
 from pulse_metrics.projections.adoption import AdoptionProjection
 
@@ -81,68 +78,13 @@ async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, fl
 
 async def consume(settings: CommonSettings, project: str, shape: HistoryShape) -> dict[str, float]:
     """Produce the slice, then time the real runner applying it."""
-    await ensure_topics(settings.kafka_bootstrap)
-    producer = build_producer(settings, client_id="bench-producer")
-    await producer.start()
-    count = 0
-    try:
-        for chunk in usage_history(project, shape):
-            batches: dict[int, Any] = {}
-            partitions = sorted(await producer.partitions_for(topics.USAGE))
-            for event in chunk:
-                key = topics.message_key(event.project, event.distinct_id)
-                partition = partitions[partition_for(key, len(partitions))]
-                batch = batches.get(partition)
-                if batch is None:
-                    batch = batches[partition] = producer.create_batch()
-                if batch.append(key=key, value=codec.encode(event), timestamp=None) is None:
-                    await (await producer.send_batch(batch, topics.USAGE, partition=partition))
-                    batch = batches[partition] = producer.create_batch()
-                    batch.append(key=key, value=codec.encode(event), timestamp=None)
-                count += 1
-            for partition, batch in batches.items():
-                await (await producer.send_batch(batch, topics.USAGE, partition=partition))
-    finally:
-        await producer.stop()
-    pool = await asyncpg.create_pool(settings.dsn, min_size=1, max_size=4)
-    consumer = build_consumer(settings, group_id="bench-adoption", client_id="bench-adoption")
-    dead_letters = build_producer(settings, client_id="bench-dl")
-    await consumer.start()
-    await dead_letters.start()
-    applied_at: list[float] = []
-
-    async def observe(result: Any) -> None:
-        applied_at.append(time.perf_counter())
-
-    runner = ProjectionRunner(
-        AdoptionProjection(pool),
-        pool=pool,
-        consumer=consumer,
-        producer=dead_letters,
-        max_records=5000,
-        after_db_commit=observe,
+    count = await produce(
+        settings,
+        topics.USAGE,
+        usage_history(project, shape),
+        lambda e: topics.usage_key(e.project, e.distinct_id, e.anonymous_id, e.previous_id),
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
-        while runner.stats.applied + runner.stats.duplicates < count:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.2)
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()
-        await dead_letters.stop()
-        await pool.close()
-    first_batch = runner.stats.applied / max(1, runner.stats.batches)  # events in the first batch (about)
-    seconds = applied_at[-1] - applied_at[0]
-    return {
-        "events": count,
-        "applied": runner.stats.applied,
-        "batches": runner.stats.batches,
-        "events_per_s": (runner.stats.applied - first_batch) / seconds if seconds > 0 else 0.0,
-    }
+    return await apply_all(settings, AdoptionProjection, count, "bench-adoption")
 
 
 def read_requests(project: str, last_day: date, top_feature: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -172,7 +114,11 @@ def measure_reads(
             samples = []
             for attempt in range(requests + warmup):
                 started = time.perf_counter()
-                response = client.get(path, params=params)
+                try:
+                    response = client.get(path, params=params)
+                except httpx.HTTPError as exc:
+                    results[name] = {"failed": repr(exc), "after_s": time.perf_counter() - started}
+                    break
                 elapsed = time.perf_counter() - started
                 if response.status_code != 200:
                     results[name] = {"failed": f"{response.status_code} {response.text[:200]}", "after_s": elapsed}
@@ -218,6 +164,14 @@ async def measure_naive(dsn: str, first: date, last: date, repeats: int) -> dict
     return results
 
 
+async def vacuum(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
 async def new_read_key(dsn: str, project: str) -> str:
     conn = await asyncpg.connect(dsn)
     try:
@@ -259,7 +213,9 @@ def main() -> None:
     api: subprocess.Popen[bytes] | None = None
     try:
         if args.reuse:
-            project, read_key, load, consumer = "bench", asyncio.run(new_read_key(dsn, "bench")), {}, {}
+            project, read_key = "bench", asyncio.run(new_read_key(dsn, "bench"))
+            load: dict[str, float] = {}
+            consumer: dict[str, float] = {}
         else:
             print(f"generating and loading {args.events:,} events of {args.users:,} users ...", flush=True)
             project, read_key, load = asyncio.run(prepare(dsn, shape))
@@ -273,26 +229,27 @@ def main() -> None:
             if mismatches:
                 raise RuntimeError(f"rollups differ from the per-user rows: {mismatches}")
             print("rollups equal their recomputation from the per-user rows", flush=True)
-        port = embedded_broker.free_port()
-        env = {
-            **os.environ,
-            "PULSE_DATABASE_URL": dsn,
-            "PULSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "PULSE_PORT": str(port),
-            "PULSE_LOG_LEVEL": "WARNING",
-        }
-        api = subprocess.Popen([sys.executable, "-m", "pulse_metrics", "api"], env=env)
-        wait_http(port, "/healthz", api)
+            # Reads are measured at rest, as autovacuum leaves the tables between bursts of writes.
+            asyncio.run(vacuum(dsn))
+        api, port = start_metrics_api(settings)
         reads = read_requests(project, last_day, "feature-00")
         rollup_reads = measure_reads(port, read_key, reads, args.requests)
-        segment_reads = measure_reads(
-            port,
-            read_key,
-            [(f"{name} (segment)", path, {**params, "segment": "plan:pro"}) for name, path, params in reads[:2]],
-            args.segment_requests,
-            warmup=0,
+        segment_reads = (
+            {}
+            if not args.segment_requests
+            else measure_reads(
+                port,
+                read_key,
+                [(f"{name} (segment)", path, {**params, "segment": "plan:pro"}) for name, path, params in reads[:2]],
+                args.segment_requests,
+                warmup=0,
+            )
         )
-        naive = asyncio.run(measure_naive(dsn, last_day - timedelta(days=89), last_day, args.naive_repeats))
+        naive = (
+            asyncio.run(measure_naive(dsn, last_day - timedelta(days=89), last_day, args.naive_repeats))
+            if args.naive_repeats
+            else {}
+        )
     finally:
         if api is not None:
             api.terminate()
@@ -319,7 +276,7 @@ def main() -> None:
     for name, figures in naive.items():
         print(f"{'naive COUNT(DISTINCT) ' + name:34} {figures['median_ms']:9.1f} (median of {figures['runs']})")
     if consumer:
-        print(f"\nconsumer: {consumer['events_per_s']:,.0f} events/s applied to the adoption projection")
+        print(f"\nconsumer: {consumer['per_s']:,.0f} events/s applied to the adoption projection")
     out = Path(__file__).parent / "results" / "adoption.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

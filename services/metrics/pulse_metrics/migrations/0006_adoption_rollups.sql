@@ -72,3 +72,10 @@ CREATE TABLE metrics.adoption_delays (
     users   integer NOT NULL,
     PRIMARY KEY (project, feature, days)
 );
+
+-- The rollups are small and their rows are updated by every batch: vacuum them often, so reads stay index-only.
+ALTER TABLE metrics.activity_links SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE metrics.cohort_periods SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE metrics.feature_links SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE metrics.feature_day_events SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE metrics.adoption_delays SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
