@@ -53,3 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.codec
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.adoption
+	$(BIN)/python -m benchmarks.release_health
