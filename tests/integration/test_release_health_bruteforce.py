@@ -239,6 +239,13 @@ async def test_release_endpoints_equal_a_brute_force_recomputation(
             "healthy_users_rate",
         }
         assert "two-proportion" in compared["method"]
+        typo = await api.get(
+            f"{base}/releases/compare", params={**params, "base": "app@1.0", "candidate": "app@1.l"}, headers=headers
+        )
+        assert (typo.status_code, typo.json()["code"]) == (404, "release_not_found")
+        assert typo.json()["message"].startswith("candidate:")
+        missing = await api.get(f"{base}/releases/app@9/health", params=params, headers=headers)
+        assert (missing.status_code, missing.json()["code"]) == (404, "release_not_found")
 
 
 def expected_stage(

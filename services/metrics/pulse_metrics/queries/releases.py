@@ -154,6 +154,18 @@ async def adoption(
     return result
 
 
+async def known_releases(db: Db, project: str, environment: str, releases: list[str]) -> set[str]:
+    """Which of ``releases`` ever had a session in the environment."""
+    rows = await db.fetch(
+        "SELECT DISTINCT release FROM metrics.release_hours "
+        "WHERE project = $1 AND environment = $2 AND release = ANY($3::text[]) AND sessions <> 0",
+        project,
+        environment,
+        releases,
+    )
+    return {r["release"] for r in rows}
+
+
 @dataclass(frozen=True)
 class HealthPeriod:
     start: datetime

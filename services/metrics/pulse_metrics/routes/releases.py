@@ -17,6 +17,7 @@ from pulse_metrics.queries.releases import (
     ReleaseInterval,
     adoption,
     health_periods,
+    known_releases,
     release_summaries,
 )
 from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
@@ -65,6 +66,16 @@ def window_end(to: datetime, now_local: datetime) -> datetime:
     """The end of the window as a local hour: the end of ``to``, or the end of the current hour if sooner."""
     current = now_local.replace(minute=0, second=0, microsecond=0, tzinfo=None) + timedelta(hours=1)
     return min(to, current)
+
+
+async def require_releases(request: Request, project: str, environment: str, named: dict[str, str]) -> None:
+    """404 naming the parameter when a release never had a session in the environment (a typo shows at once)."""
+    known = await known_releases(pool_of(request), project, environment, list(named.values()))
+    for parameter, release in named.items():
+        if release not in known:
+            raise ApiError(
+                404, "release_not_found", f"{parameter}: no session of release {release!r} in {environment!r}"
+            )
 
 
 async def _context(request: Request, project: str, start: Any, end: Any, default_days: int) -> Any:
@@ -127,6 +138,7 @@ async def get_release_health(
     view, context = await _context(request, project, start, end, 14)
     if interval == "hour" and (view.end - view.start).days > 31:
         raise ApiError(400, "invalid_parameter", "to: an hourly series may span at most 31 days")
+    await require_releases(request, project, environment, {"release": release})
     periods = await health_periods(pool_of(request), project, release, environment, view.start, view.end, interval)
     as_of_value = context["as_of"]
     series = [
@@ -162,6 +174,7 @@ async def get_release_comparison(
 ) -> Response:
     """Two releases side by side, each rate's difference and whether it is significant."""
     view, context = await _context(request, project, start, end, 14)
+    await require_releases(request, project, environment, {"base": base, "candidate": candidate})
     found = {
         s.release: s
         for s in await release_summaries(
