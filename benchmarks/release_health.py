@@ -50,7 +50,7 @@ def session_updates(
         at = start + timedelta(seconds=rng.random() * span)
         progress = (at - start).total_seconds() / span * releases
         release = min(releases - 1, max(0, int(progress - rng.random() * 1.5)))
-        user = f"user-{int(rng.paretovariate(1.2)) % users}"
+        user = f"user-{int(users * rng.random() ** 2)}"  # skewed: a few users have many sessions
         crash_rate = 0.05 if release == bad else 0.005
         final = rng.choices(["exited", "crashed", "abnormal"], weights=[1 - crash_rate - 0.002, crash_rate, 0.002])[0]
         errors = 1 if rng.random() < 0.03 else 0

@@ -11,10 +11,6 @@ CREATE TABLE metrics.sessions (
     updated_at  timestamptz NOT NULL,
     PRIMARY KEY (project, session_id)
 );
--- A user's sessions of one release are read whole when one of them changes; the last 24 hours by environment.
-CREATE INDEX sessions_by_user ON metrics.sessions (project, release, environment, distinct_id)
-    WHERE distinct_id IS NOT NULL;
-CREATE INDEX sessions_by_start ON metrics.sessions (project, environment, started);
 
 -- Pre-aggregated counts from SDKs in request mode (additive), per user when the SDK knew it ('' when not).
 CREATE TABLE metrics.session_aggregates (
@@ -29,6 +25,22 @@ CREATE TABLE metrics.session_aggregates (
     abnormal    bigint      NOT NULL,
     PRIMARY KEY (project, release, environment, distinct_id, started)
 );
+
+-- Each user's sessions per release, environment and local hour, by family (any, crashed, unhealthy): what the
+-- user links below are recomputed from, bounded by the user's active hours however many sessions they have.
+CREATE TABLE metrics.release_user_hours (
+    project     text      NOT NULL,
+    release     text      NOT NULL,
+    environment text      NOT NULL,
+    distinct_id text      NOT NULL,
+    hour        timestamp NOT NULL,
+    sessions    bigint    NOT NULL,
+    crashed     bigint    NOT NULL,
+    unhealthy   bigint    NOT NULL,
+    PRIMARY KEY (project, release, environment, distinct_id, hour)
+);
+-- Users of the last 24 hours per environment (adoption by users).
+CREATE INDEX release_user_hours_by_hour ON metrics.release_user_hours (project, environment, hour);
 
 -- Sessions by health per release, environment and local hour they started in (naive local wall-clock hour).
 CREATE TABLE metrics.release_hours (

@@ -1,17 +1,17 @@
 """The release-health projection (product.md §5): sessions deduplicated by id (``session_state``), SDK aggregates,
 and the rollups the release APIs read (``release_rollups``), from ``pulse.sessions.v1``.
 
-A user's families (any / crashed / unhealthy session) depend on all their sessions of a release, which can arrive
-on different partitions (a session's updates are keyed by its user, aggregates by release); a transaction-scoped
-advisory lock per (project, release, environment, user), taken in one order, serializes consumers touching one
-user.
+A user's families (any / crashed / unhealthy session) are recomputed from the user's session counts per local hour
+(``release_user_hours``), so the work is bounded by their active hours however many sessions they have. Those can
+arrive on different partitions (a session's updates are keyed by its user, aggregates by release): a
+transaction-scoped advisory lock per (project, release, environment, user), taken in one order, serializes
+consumers touching one user.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -25,6 +25,7 @@ from pulse_metrics.projections.rollups import nonzero
 from pulse_metrics.projections.session_state import Counts, SessionState, counts_of, local_hour, next_state
 
 SessionKey = tuple[str, str]  # (project, session id)
+UserHourKey = tuple[str, str, str, str, datetime]  # (project, release, environment, user, local hour)
 AggregateKey = tuple[str, str, str, str, datetime]  # (project, release, environment, distinct id or '', started)
 
 
@@ -35,17 +36,6 @@ def aggregate_counts(event: SessionsAggregated) -> Counts:
         crashed=event.crashed,
         abnormal=event.abnormal,
     )
-
-
-def user_of(project: str, state: SessionState) -> UserKey | None:
-    if state.distinct_id is None:
-        return None
-    return (project, state.release, state.environment, state.distinct_id)
-
-
-def session_footprint(state: SessionState, zone: ZoneInfo) -> tuple[datetime, tuple[str, ...]]:
-    """What a session adds to its user's families: its hour and the families it puts them in."""
-    return local_hour(state.started, zone), counts_of(state).kinds()
 
 
 class ReleaseHealthProjection:
@@ -89,62 +79,49 @@ class ReleaseHealthProjection:
             )
 
         rollups = ReleaseRollupChanges()
+        # (project, release, environment, user, local hour) -> change of that user's counts in that hour
+        user_deltas: dict[UserHourKey, Counts] = {}
+
+        def count(project: str, release: str, environment: str, user: str | None, hour: datetime, c: Counts) -> None:
+            rollups.add_counts((project, release, environment, hour), c, +1)
+            if user:
+                key = (project, release, environment, user, hour)
+                user_deltas[key] = user_deltas.get(key, Counts()).plus(c)
+
         for (project, session_id), state in changed.items():
             zone = zones[project]
             before = stored.get((project, session_id))
             if before is not None:
-                rollups.add_counts(
-                    (project, before.release, before.environment, local_hour(before.started, zone)),
-                    counts_of(before),
-                    -1,
+                hour = local_hour(before.started, zone)
+                count(
+                    project, before.release, before.environment, before.distinct_id, hour, counts_of(before).times(-1)
                 )
-            rollups.add_counts(
-                (project, state.release, state.environment, local_hour(state.started, zone)), counts_of(state), +1
-            )
-        for (project, release, environment, _, started), counts in aggregate_totals.items():
-            rollups.add_counts((project, release, environment, local_hour(started, zones[project])), counts, +1)
+            hour = local_hour(state.started, zone)
+            count(project, state.release, state.environment, state.distinct_id, hour, counts_of(state))
+        for (project, release, environment, user, started), counts in aggregate_totals.items():
+            count(project, release, environment, user, local_hour(started, zones[project]), counts)
 
-        users = users_to_recount(stored, changed, aggregate_totals, zones)
-        if users:
-            await advisory_locks(conn, [("user", *user) for user in users])
-            before_activity = await user_activity(conn, users, zones)
-            await write_sessions(conn, changed)
-            await write_aggregates(conn, aggregate_totals)
-            after_activity = await user_activity(conn, users, zones)
-            for user in users:
-                rollups.change_user(
-                    user, user_hours(before_activity.get(user, [])), user_hours(after_activity.get(user, []))
-                )
-        else:
-            await write_sessions(conn, changed)
-            await write_aggregates(conn, aggregate_totals)
+        await write_sessions(conn, changed)
+        await write_aggregates(conn, aggregate_totals)
+        changed_hours = {key: delta for key, delta in user_deltas.items() if delta != Counts()}
+        if changed_hours:
+            await recount_users(conn, changed_hours, rollups)
         await write_release_rollups(conn, rollups)
 
 
-def users_to_recount(
-    stored: dict[SessionKey, SessionState],
-    changed: dict[SessionKey, SessionState],
-    aggregates: dict[AggregateKey, Counts],
-    zones: dict[str, ZoneInfo],
-) -> list[UserKey]:
-    """Users whose families may change: a session of theirs is new or changed hour or health, or an aggregate of
-    theirs arrived."""
-    users: set[UserKey] = set()
-    for key, state in changed.items():
-        project = key[0]
-        before = stored.get(key)
-        zone = zones[project]
-        unchanged_user = before is not None and user_of(project, before) == user_of(project, state)
-        if unchanged_user and before is not None and session_footprint(before, zone) == session_footprint(state, zone):
-            continue
-        for candidate in (before, state):
-            user = user_of(project, candidate) if candidate is not None else None
-            if user is not None:
-                users.add(user)
-    for project, release, environment, distinct_id, _ in aggregates:
-        if distinct_id:
-            users.add((project, release, environment, distinct_id))
-    return sorted(users)
+async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rollups: ReleaseRollupChanges) -> None:
+    """Users whose counts in some hour changed: their families before and after, from their hour counts (bounded by
+    their active hours however many sessions they have), under a lock per user."""
+    users = sorted({(key[0], key[1], key[2], key[3]) for key in deltas})
+    await advisory_locks(conn, [("user", *user) for user in users])
+    before = await user_hour_counts(conn, users)
+    after = {user: dict(hours) for user, hours in before.items()}
+    for (project, release, environment, user_id, hour), delta in deltas.items():
+        hours = after.setdefault((project, release, environment, user_id), {})
+        hours[hour] = hours.get(hour, Counts()).plus(delta)
+    for user in users:
+        rollups.change_user(user, user_hours(before.get(user, {}).items()), user_hours(after.get(user, {}).items()))
+    await write_user_hours(conn, deltas)
 
 
 async def load_sessions(conn: Connection, keys: Iterable[SessionKey]) -> dict[SessionKey, SessionState]:
@@ -183,41 +160,46 @@ async def advisory_locks(conn: Connection, keys: Sequence[tuple[str, ...]]) -> N
         )
 
 
-async def user_activity(
-    conn: Connection, users: Sequence[UserKey], zones: dict[str, ZoneInfo]
-) -> dict[UserKey, list[tuple[datetime, Counts]]]:
-    """Every session and aggregate of each user, as (local hour, counts)."""
-    columns = ([u[0] for u in users], [u[1] for u in users], [u[2] for u in users], [u[3] for u in users])
-    sessions = await conn.fetch(
+async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[UserKey, dict[datetime, Counts]]:
+    """Each user's counts per local hour (``errored`` holds the unhealthy sessions that did not crash)."""
+    rows = await conn.fetch(
         """
-        SELECT s.project, s.release, s.environment, s.distinct_id, s.started, s.status, s.errors, s.updated_at
+        SELECT h.project, h.release, h.environment, h.distinct_id, h.hour, h.sessions, h.crashed, h.unhealthy
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(project, release, environment, distinct_id)
-        JOIN metrics.sessions s ON s.project = u.project AND s.release = u.release
-          AND s.environment = u.environment AND s.distinct_id = u.distinct_id
+        JOIN metrics.release_user_hours h ON h.project = u.project AND h.release = u.release
+          AND h.environment = u.environment AND h.distinct_id = u.distinct_id
         """,
-        *columns,
+        [u[0] for u in users],
+        [u[1] for u in users],
+        [u[2] for u in users],
+        [u[3] for u in users],
     )
-    aggregates = await conn.fetch(
+    found: dict[UserKey, dict[datetime, Counts]] = {}
+    for r in rows:
+        user = (r["project"], r["release"], r["environment"], r["distinct_id"])
+        found.setdefault(user, {})[r["hour"]] = Counts(
+            sessions=r["sessions"], errored=r["unhealthy"] - r["crashed"], crashed=r["crashed"]
+        )
+    return found
+
+
+async def write_user_hours(conn: Connection, deltas: dict[UserHourKey, Counts]) -> None:
+    keys = sorted(deltas)
+    await conn.execute(
         """
-        SELECT a.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-            AS u(project, release, environment, distinct_id)
-        JOIN metrics.session_aggregates a ON a.project = u.project AND a.release = u.release
-          AND a.environment = u.environment AND a.distinct_id = u.distinct_id
+        INSERT INTO metrics.release_user_hours AS h
+            (project, release, environment, distinct_id, hour, sessions, crashed, unhealthy)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamp[],
+                             $6::bigint[], $7::bigint[], $8::bigint[])
+        ON CONFLICT (project, release, environment, distinct_id, hour) DO UPDATE SET
+            sessions = h.sessions + excluded.sessions, crashed = h.crashed + excluded.crashed,
+            unhealthy = h.unhealthy + excluded.unhealthy
         """,
-        *columns,
+        *([k[i] for k in keys] for i in range(5)),
+        [deltas[k].sessions for k in keys],
+        [deltas[k].crashed for k in keys],
+        [deltas[k].errored + deltas[k].crashed + deltas[k].abnormal for k in keys],
     )
-    activity: dict[UserKey, list[tuple[datetime, Counts]]] = {}
-    for r in sessions:
-        zone = zones[r["project"]]
-        state = state_of(r)
-        key = (r["project"], r["release"], r["environment"], r["distinct_id"])
-        activity.setdefault(key, []).append((local_hour(state.started, zone), counts_of(state)))
-    for r in aggregates:
-        zone = zones[r["project"]]
-        key = (r["project"], r["release"], r["environment"], r["distinct_id"])
-        counts = Counts(r["sessions"], r["errored"], r["crashed"], r["abnormal"])
-        activity.setdefault(key, []).append((local_hour(r["started"], zone), counts))
-    return activity
 
 
 async def write_sessions(conn: Connection, changed: dict[SessionKey, SessionState]) -> None:

@@ -91,6 +91,17 @@ class Counts:
     crashed: int = 0
     abnormal: int = 0
 
+    def plus(self, other: Counts) -> Counts:
+        return Counts(
+            self.sessions + other.sessions,
+            self.errored + other.errored,
+            self.crashed + other.crashed,
+            self.abnormal + other.abnormal,
+        )
+
+    def times(self, factor: int) -> Counts:
+        return Counts(self.sessions * factor, self.errored * factor, self.crashed * factor, self.abnormal * factor)
+
     def kinds(self) -> tuple[UserKind, ...]:
         """The user families these sessions put their user in."""
         if self.sessions <= 0:

@@ -101,9 +101,7 @@ class Adoption:
     stage: Stage
 
 
-async def adoption(
-    db: Db, project: str, timezone: str, end: datetime, environments: set[str]
-) -> dict[tuple[str, str], Adoption]:
+async def adoption(db: Db, project: str, end: datetime, environments: set[str]) -> dict[tuple[str, str], Adoption]:
     """Per (release, environment): its share of the environment's sessions and users in the 24 hours before
     ``end`` (a local hour), and its stage."""
     start = end - ADOPTION_WINDOW
@@ -116,23 +114,14 @@ async def adoption(
     )
     users = await db.fetch(
         """
-        WITH recent AS (
-            SELECT release, environment, distinct_id FROM metrics.sessions
-            WHERE project = $1 AND environment = ANY($2::text[]) AND distinct_id IS NOT NULL
-              AND started >= ($3::timestamp AT TIME ZONE $5) AND started < ($4::timestamp AT TIME ZONE $5)
-            UNION
-            SELECT release, environment, distinct_id FROM metrics.session_aggregates
-            WHERE project = $1 AND environment = ANY($2::text[]) AND distinct_id <> '' AND sessions > 0
-              AND started >= ($3::timestamp AT TIME ZONE $5) AND started < ($4::timestamp AT TIME ZONE $5)
-        )
-        SELECT release, environment, count(DISTINCT distinct_id) AS users FROM recent
+        SELECT release, environment, count(DISTINCT distinct_id) AS users FROM metrics.release_user_hours
+        WHERE project = $1 AND environment = ANY($2::text[]) AND hour >= $3 AND hour < $4 AND sessions > 0
         GROUP BY GROUPING SETS ((release, environment), (environment))
         """,
         project,
         sorted(environments),
         start,
         end,
-        timezone,
     )
     by_environment: dict[str, dict[str, dict[datetime, int]]] = {}
     for r in hourly:

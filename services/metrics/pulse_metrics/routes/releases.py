@@ -103,7 +103,7 @@ async def get_releases(
     pool = pool_of(request)
     summaries = await release_summaries(pool, project, view.start, view.end, environment)
     last = window_end(datetime.combine(view.end + timedelta(days=1), datetime.min.time()), datetime.now(view.zone))
-    adopted = await adoption(pool, project, view.timezone, last, {s.environment for s in summaries})
+    adopted = await adoption(pool, project, last, {s.environment for s in summaries})
     releases = []
     for s in summaries:
         share = adopted.get((s.release, s.environment), Adoption(None, None, "low"))
