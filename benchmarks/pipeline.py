@@ -16,6 +16,7 @@ import asyncpg
 from benchmarks.ingest import wait_http
 from pulse_common import broker as embedded_broker
 from pulse_common import codec
+from pulse_common.db import create_pool
 from pulse_common.kafka import build_consumer, build_producer, ensure_topics, partition_for
 from pulse_common.runner import ProjectionRunner
 from pulse_common.settings import CommonSettings
@@ -55,7 +56,7 @@ async def apply_all(
 ) -> dict[str, float]:
     """Run one projection runner until ``count`` records are applied; events/s from the first committed batch to
     the last (the first batch's events excluded, as it includes joining the group)."""
-    pool = await asyncpg.create_pool(settings.dsn, min_size=1, max_size=4)
+    pool = await create_pool(settings.dsn, min_size=1, max_size=4)
     consumer = build_consumer(settings, group_id=group, client_id=group)
     dead_letters = build_producer(settings, client_id=f"{group}-dl")
     await consumer.start()

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from pulse_common import broker as embedded_broker
-from pulse_common.db import DatabaseUnavailable, drop_database, ensure_database
+from pulse_common.db import DatabaseUnavailable, create_pool, drop_database, ensure_database
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.settings import CommonSettings
 
@@ -93,8 +93,7 @@ def database_url(request: pytest.FixtureRequest, session_database: str) -> str:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    assert created is not None
+    created = await create_pool(database_url, min_size=1, max_size=4)  # the services' pool settings
     yield created
     await created.close()
 
