@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.adoption import measure_reads
+from benchmarks.adoption import measure_reads, vacuum
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
@@ -120,6 +120,7 @@ def main() -> None:
         print(f"produced {count:,} session updates; applying ...", flush=True)
         consumer = asyncio.run(apply_all(settings, ReleaseHealthProjection, count, "bench-releases"))
         print(f"consumer: {consumer}", flush=True)
+        asyncio.run(vacuum(dsn))  # reads at rest, as autovacuum leaves the tables between bursts of writes
         api, port = start_metrics_api(settings)
         window = {"from": (end - timedelta(days=args.days)).date().isoformat(), "to": end.date().isoformat()}
         base = f"/v1/projects/{project}/releases"

@@ -41,7 +41,8 @@ CREATE TABLE metrics.release_user_hours (
 );
 -- Users of the last 24 hours per environment (adoption by users). Led by the hour, so the planner never prefers it
 -- to the primary key for a user's rows (it did, before the table was first analyzed: a scan per user).
-CREATE INDEX release_user_hours_by_hour ON metrics.release_user_hours (hour, project, environment);
+CREATE INDEX release_user_hours_by_hour ON metrics.release_user_hours (hour, project, environment)
+    INCLUDE (release, distinct_id, sessions);
 
 -- Sessions by health per release, environment and local hour they started in (naive local wall-clock hour).
 CREATE TABLE metrics.release_hours (
@@ -69,6 +70,9 @@ CREATE TABLE metrics.release_user_links (
     users        integer   NOT NULL,
     PRIMARY KEY (project, release, environment, kind, hour, previous_day)
 );
+-- Users over a window are the links whose previous active day is before it: few, found by this index.
+CREATE INDEX release_user_links_by_previous_day
+    ON metrics.release_user_links (project, previous_day, hour) INCLUDE (release, environment, kind, users);
 
 -- Small rollups updated by every batch: vacuumed often, so reads stay index-only.
 ALTER TABLE metrics.release_hours SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);

@@ -114,7 +114,8 @@ async def adoption(db: Db, project: str, end: datetime, environments: set[str]) 
     )
     users = await db.fetch(
         """
-        SELECT release, environment, count(DISTINCT distinct_id) AS users FROM metrics.release_user_hours
+        SELECT release, environment, count(DISTINCT distinct_id COLLATE "C") AS users  -- byte order: faster, same count
+        FROM metrics.release_user_hours
         WHERE project = $1 AND environment = ANY($2::text[]) AND hour >= $3 AND hour < $4 AND sessions > 0
         GROUP BY GROUPING SETS ((release, environment), (environment))
         """,
