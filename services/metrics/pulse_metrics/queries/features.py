@@ -113,14 +113,4 @@ async def feature_periods(db: Db, scope: Scope, feature: str, interval: Interval
         starts,
         [shift_period(s, interval, 1) for s in starts],
     )
-    return [
-        FeaturePeriod(
-            r["start"],
-            shift_period(r["start"], interval, 1),
-            r["users"],
-            r["events"],
-            r["active_users"],
-            r["new_adopters"],
-        )
-        for r in rows
-    ]
+    return [FeaturePeriod.of_row(r, interval) for r in rows]

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import asyncpg
+
+from pulse_common.periods import Interval, shift_period
+
 
 @dataclass(frozen=True)
 class ActiveUsers:
@@ -22,6 +26,21 @@ class Lifecycle:
     returning: int
     resurrecting: int
     dormant: int
+
+    @classmethod
+    def of_counts(
+        cls, start: date, interval: Interval, active: int, previous: int, returning: int, new: int
+    ) -> Lifecycle:
+        """From users active in the period, in the previous one, in both, and new in the period."""
+        return cls(
+            period=start,
+            next_period=shift_period(start, interval, 1),
+            new=new,
+            returning=returning,
+            # Active now but not before: new users, or users coming back.
+            resurrecting=active - returning - new,
+            dormant=-(previous - returning),
+        )
 
 
 @dataclass(frozen=True)
@@ -50,3 +69,16 @@ class FeaturePeriod:
     events: int
     active_users: int
     new_adopters: int
+
+    @classmethod
+    def of_row(cls, row: asyncpg.Record, interval: Interval) -> FeaturePeriod:
+        """From a query row with ``start``, ``users``, ``events``, ``active_users`` and ``new_adopters``."""
+        start = row["start"]
+        return cls(
+            start,
+            shift_period(start, interval, 1),
+            row["users"],
+            row["events"],
+            row["active_users"],
+            row["new_adopters"],
+        )

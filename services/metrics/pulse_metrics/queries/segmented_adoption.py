@@ -59,16 +59,7 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
         [shift_period(s, interval, -1) for s in starts],
     )
     return [
-        Lifecycle(
-            period=r["start"],
-            next_period=shift_period(r["start"], interval, 1),
-            new=r["new"],
-            returning=r["returning"],
-            # Active now but not before: new users, or users coming back.
-            resurrecting=r["active"] - r["returning"] - r["new"],
-            dormant=-(r["previous"] - r["returning"]),
-        )
-        for r in rows
+        Lifecycle.of_counts(r["start"], interval, r["active"], r["previous"], r["returning"], r["new"]) for r in rows
     ]
 
 

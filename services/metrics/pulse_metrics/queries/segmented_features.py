@@ -84,14 +84,4 @@ async def feature_periods(
         starts,
         ends,
     )
-    return [
-        FeaturePeriod(
-            r["start"],
-            shift_period(r["start"], interval, 1),
-            r["users"],
-            r["events"],
-            r["active_users"],
-            r["new_adopters"],
-        )
-        for r in rows
-    ]
+    return [FeaturePeriod.of_row(r, interval) for r in rows]
