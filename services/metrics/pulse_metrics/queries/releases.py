@@ -3,6 +3,7 @@ dates, per period, adoption over the last 24 hours of the window and the stage."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, TypeAlias
@@ -101,28 +102,34 @@ class Adoption:
     stage: Stage
 
 
-async def adoption(db: Db, project: str, end: datetime, environments: set[str]) -> dict[tuple[str, str], Adoption]:
-    """Per (release, environment): its share of the environment's sessions and users in the 24 hours before
-    ``end`` (a local hour), and its stage."""
+async def adoption(
+    pool: asyncpg.Pool, project: str, end: datetime, environment: str | None
+) -> dict[tuple[str, str], Adoption]:
+    """Per (release, environment) of one environment (None: every one): its share of the environment's sessions
+    and users in the 24 hours before ``end`` (a local hour), and its stage. The two reads run concurrently."""
     start = end - ADOPTION_WINDOW
-    hourly = await db.fetch(
-        "SELECT release, environment, hour, sessions FROM metrics.release_hours "
-        "WHERE project = $1 AND environment = ANY($2::text[]) AND hour < $3 AND sessions <> 0",
-        project,
-        sorted(environments),
-        end,
-    )
-    users = await db.fetch(
-        """
-        SELECT release, environment, count(DISTINCT distinct_id COLLATE "C") AS users  -- byte order: faster, same count
-        FROM metrics.release_user_hours
-        WHERE project = $1 AND environment = ANY($2::text[]) AND hour >= $3 AND hour < $4 AND sessions > 0
-        GROUP BY GROUPING SETS ((release, environment), (environment))
-        """,
-        project,
-        sorted(environments),
-        start,
-        end,
+    hourly, users = await asyncio.gather(
+        pool.fetch(
+            "SELECT release, environment, hour, sessions FROM metrics.release_hours "
+            "WHERE project = $1 AND ($2::text IS NULL OR environment = $2) AND hour < $3 AND sessions <> 0",
+            project,
+            environment,
+            end,
+        ),
+        pool.fetch(
+            """
+            SELECT release, environment,
+                   count(DISTINCT distinct_id COLLATE "C") AS users  -- byte order: faster, same count
+            FROM metrics.release_user_hours
+            WHERE project = $1 AND ($2::text IS NULL OR environment = $2) AND hour >= $3 AND hour < $4
+              AND sessions > 0
+            GROUP BY GROUPING SETS ((release, environment), (environment))
+            """,
+            project,
+            environment,
+            start,
+            end,
+        ),
     )
     by_environment: dict[str, dict[str, dict[datetime, int]]] = {}
     for r in hourly:
