@@ -104,3 +104,10 @@ def start_service(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> It
         if service.process.poll() is None:
             service.process.kill()
             service.process.wait(timeout=10)
+
+
+def run_sentry_app(dsn: str, user: str, mode: str) -> subprocess.CompletedProcess[bytes]:
+    """``tests/e2e/sentry_app.py`` (the real sentry-sdk) as its own process: MODE ok | errored | crash | request."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.e2e.sentry_app", dsn, user, mode], capture_output=True, timeout=60, check=False
+    )

@@ -11,8 +11,7 @@ import pytest
 
 from pulse_common import topics
 from pulse_common.events import SessionsAggregated
-from tests.e2e.conftest import StartService, create_project_with_cli
-from tests.e2e.test_sdk_clients import run_sentry_app
+from tests.e2e.conftest import StartService, create_project_with_cli, run_sentry_app
 from tests.helpers import eventually
 from tests.integration.ingest_app import events_on
 

@@ -1,8 +1,6 @@
 """The SDKs apps already use, pointed at a running ingest: segment-analytics-python and sentry-sdk."""
 
 import asyncio
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -10,7 +8,7 @@ from segment.analytics import Client
 
 from pulse_common import topics
 from pulse_common.events import SessionsAggregated, SessionUpdated, UsageEventRecorded
-from tests.e2e.conftest import StartService, create_project_with_cli
+from tests.e2e.conftest import StartService, create_project_with_cli, run_sentry_app
 from tests.helpers import eventually
 from tests.integration.ingest_app import events_on
 
@@ -46,12 +44,6 @@ async def test_segment_analytics_python_events_arrive_with_their_fields(
     assert by_type["group"].group_id == "acme-inc"
     assert (by_type["alias"].previous_id, by_type["alias"].distinct_id) == ("anon-123", "ana")
     assert all(e.distinct_id == "ana" for e in events)
-
-
-def run_sentry_app(dsn: str, user: str, mode: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.e2e.sentry_app", dsn, user, mode], capture_output=True, timeout=60, check=False
-    )
 
 
 async def test_sentry_sdk_release_health_arrives_as_sessions(
