@@ -114,7 +114,7 @@ def main() -> None:
                 settings,
                 topics.SESSIONS,
                 updates,
-                lambda e: topics.message_key(e.project, e.distinct_id or f"session:{e.session_id}"),
+                lambda e: topics.session_key(e.project, e.distinct_id, e.session_id),
             )
         )
         print(f"produced {count:,} session updates; applying ...", flush=True)

@@ -62,9 +62,9 @@ def _key_of(event: Any) -> bytes:
     if isinstance(event, UsageEventRecorded):
         return topics.usage_key(event.project, event.distinct_id, event.anonymous_id, event.previous_id)
     if isinstance(event, SessionUpdated):
-        return topics.message_key(event.project, event.distinct_id or f"session:{event.session_id}")
+        return topics.session_key(event.project, event.distinct_id, event.session_id)
     if isinstance(event, SessionsAggregated):
-        return topics.message_key(event.project, f"aggregate:{event.release}:{event.environment}")
+        return topics.aggregate_key(event.project, event.release, event.environment)
     return topics.message_key(event.project, event.distinct_id)
 
 

@@ -41,3 +41,13 @@ def usage_key(project: str, distinct_id: str, anonymous_id: str | None, previous
     rebuild (product.md §1: from then on).
     """
     return message_key(project, previous_id or anonymous_id or distinct_id)
+
+
+def session_key(project: str, distinct_id: str | None, session_id: str) -> bytes:
+    """A session update's key: its user (a user's sessions share a partition), else the session itself."""
+    return message_key(project, distinct_id or f"session:{session_id}")
+
+
+def aggregate_key(project: str, release: str, environment: str) -> bytes:
+    """The key of SDK-aggregated session counts: one release and environment."""
+    return message_key(project, f"aggregate:{release}:{environment}")

@@ -48,9 +48,9 @@ def _sentry_sessions_decoder() -> msgspec.json.Decoder[SentrySessionsItem]:
 def _accepted(index: int, event: SessionUpdated | SessionsAggregated) -> Accepted:
     if isinstance(event, SessionUpdated):
         # One session's updates share a partition (and a user's sessions too, when the SDK knows the user).
-        key = topics.message_key(event.project, event.distinct_id or f"session:{event.session_id}")
+        key = topics.session_key(event.project, event.distinct_id, event.session_id)
         return Accepted(index, event.session_id, event, topics.SESSIONS, key, deduplicable=True)
-    key = topics.message_key(event.project, f"aggregate:{event.release}:{event.environment}")
+    key = topics.aggregate_key(event.project, event.release, event.environment)
     return Accepted(index, None, event, topics.SESSIONS, key, deduplicable=False)
 
 

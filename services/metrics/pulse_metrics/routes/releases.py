@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from pulse_common.http.errors import ApiError
 from pulse_common.http.representation import represent
+from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.release_health import ReleaseHealthProjection
 from pulse_metrics.queries.release_math import METHOD, compare_proportions, free_rate
 from pulse_metrics.queries.releases import (
@@ -21,7 +23,7 @@ from pulse_metrics.queries.releases import (
     known_releases,
     release_summaries,
 )
-from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
+from pulse_metrics.routes.common import Format, FromDate, ProjectView, ReadableProject, ToDate, pool_of, project_view
 
 DEFINITIONS = {
     "sessions": "sessions.v1: sessions started in the window (deduplicated by session id) plus SDK aggregates",
@@ -63,6 +65,9 @@ def rates(counts: HealthCounts) -> dict[str, Any]:
     }
 
 
+RATE_COLUMNS = tuple(rates(HealthCounts(0, 0, 0, 0, 0, 0, 0)))
+
+
 def window_end(to: datetime, now_local: datetime) -> datetime:
     """The end of the window as a local hour: the end of ``to``, or the end of the current hour if sooner."""
     current = now_local.replace(minute=0, second=0, microsecond=0, tzinfo=None) + timedelta(hours=1)
@@ -79,16 +84,31 @@ async def require_releases(request: Request, project: str, environment: str, nam
             )
 
 
-async def _context(request: Request, project: str, start: Any, end: Any, default_days: int) -> Any:
-    view = await project_view(request, project, start, end, default_days=default_days)
-    context = {
-        "project": view.project,
-        "timezone": view.timezone,
-        "from": view.start.isoformat(),
-        "to": view.end.isoformat(),
-        "as_of": await as_of(request, ReleaseHealthProjection.name),
-    }
-    return view, context
+@dataclass(frozen=True)
+class ReleaseRead:
+    """A release-health read: the project and its local range, and ``as_of`` of the release-health projection."""
+
+    view: ProjectView
+    as_of: datetime | None
+
+    def context(self) -> dict[str, Any]:
+        """The fields every response starts with."""
+        return {
+            "project": self.view.project,
+            "timezone": self.view.timezone,
+            "from": self.view.start.isoformat(),
+            "to": self.view.end.isoformat(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+    def complete(self, local_end: datetime) -> bool:
+        """A period (ending at a naive local time) is complete once it ended at or before ``as_of``."""
+        return self.as_of is not None and local_end.replace(tzinfo=self.view.zone) <= self.as_of
+
+
+async def release_read(request: Request, project: str, start: date | None, end: date | None) -> ReleaseRead:
+    view = await project_view(request, project, start, end, default_days=14)
+    return ReleaseRead(view, await projection_as_of(pool_of(request), ReleaseHealthProjection.name))
 
 
 async def get_releases(
@@ -100,7 +120,8 @@ async def get_releases(
     format: Format = None,
 ) -> Response:
     """Every release and environment with sessions in the window, newest release first. Default: 14 local days."""
-    view, context = await _context(request, project, start, end, 14)
+    read = await release_read(request, project, start, end)
+    view = read.view
     pool = pool_of(request)
     last = window_end(datetime.combine(view.end + timedelta(days=1), datetime.min.time()), datetime.now(view.zone))
     # Independent reads on separate connections: the answer waits for the slowest, not for their sum.
@@ -123,8 +144,8 @@ async def get_releases(
                 "stage": share.stage,
             }
         )
-    payload = {**context, "environment": environment, "definitions": DEFINITIONS, "releases": releases}
-    columns = ("release", "environment", "first_seen", "last_seen", *rates(HealthCounts(0, 0, 0, 0, 0, 0, 0)))
+    payload = {**read.context(), "environment": environment, "definitions": DEFINITIONS, "releases": releases}
+    columns = ("release", "environment", "first_seen", "last_seen", *RATE_COLUMNS)
     return represent(request, payload, releases, (*columns, "adoption_sessions", "adoption_users", "stage"))
 
 
@@ -139,30 +160,29 @@ async def get_release_health(
     format: Format = None,
 ) -> Response:
     """One release's figures per local hour or day, so a regression shows when it started."""
-    view, context = await _context(request, project, start, end, 14)
+    read = await release_read(request, project, start, end)
+    view = read.view
     if interval == "hour" and (view.end - view.start).days > 31:
         raise ApiError(400, "invalid_parameter", "to: an hourly series may span at most 31 days")
     await require_releases(request, project, environment, {"release": release})
     periods = await health_periods(pool_of(request), project, release, environment, view.start, view.end, interval)
-    as_of_value = context["as_of"]
     series = [
         {
             "period": p.start.isoformat(),
             **rates(p.counts),
-            "complete": as_of_value is not None
-            and p.end.replace(tzinfo=view.zone) <= datetime.fromisoformat(as_of_value),
+            "complete": read.complete(p.end),
         }
         for p in periods
     ]
     payload = {
-        **context,
+        **read.context(),
         "release": release,
         "environment": environment,
         "interval": interval,
         "definitions": DEFINITIONS,
         "series": series,
     }
-    columns = ("period", *rates(HealthCounts(0, 0, 0, 0, 0, 0, 0)), "complete")
+    columns = ("period", *RATE_COLUMNS, "complete")
     return represent(request, payload, series, columns)
 
 
@@ -177,7 +197,8 @@ async def get_release_comparison(
     format: Format = None,
 ) -> Response:
     """Two releases side by side, each rate's difference and whether it is significant."""
-    view, context = await _context(request, project, start, end, 14)
+    read = await release_read(request, project, start, end)
+    view = read.view
     await require_releases(request, project, environment, {"base": base, "candidate": candidate})
     found = {
         s.release: s
@@ -211,7 +232,7 @@ async def get_release_comparison(
             }
         )
     payload = {
-        **context,
+        **read.context(),
         "environment": environment,
         "base": {"release": base, **rates(counts[base])},
         "candidate": {"release": candidate, **rates(counts[candidate])},
