@@ -69,14 +69,7 @@ class ReleaseHealthProjection:
         aggregate_totals: dict[AggregateKey, Counts] = {}
         for event in aggregates:
             bucket = (event.project, event.release, event.environment, event.distinct_id or "", event.started)
-            counts = aggregate_counts(event)
-            previous = aggregate_totals.get(bucket, Counts())
-            aggregate_totals[bucket] = Counts(
-                previous.sessions + counts.sessions,
-                previous.errored + counts.errored,
-                previous.crashed + counts.crashed,
-                previous.abnormal + counts.abnormal,
-            )
+            aggregate_totals[bucket] = aggregate_totals.get(bucket, Counts()).plus(aggregate_counts(event))
 
         rollups = ReleaseRollupChanges()
         # (project, release, environment, user, local hour) -> change of that user's counts in that hour
