@@ -12,8 +12,8 @@ import asyncpg
 import msgspec
 
 from pulse_common.events import UsageEventRecorded
+from pulse_common.features import FeatureMap, feature_of
 from pulse_metrics.projections.activity import ACTIVE_TYPES
-from pulse_metrics.projections.features import FeatureMap, feature_of
 
 RAW_TABLE = "public.bench_raw_events"
 AdoptionConsumer = "metrics.adoption"

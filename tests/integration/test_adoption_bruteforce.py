@@ -183,7 +183,7 @@ def brute_force_feature(e: UsageEventRecorded, mapped_at: datetime) -> str | Non
 async def test_feature_endpoints_equal_a_brute_force_recomputation(
     settings: CommonSettings, pool: asyncpg.Pool
 ) -> None:
-    from pulse_metrics.feature_map import map_event_to_feature
+    from pulse_common.features import map_event_to_feature
 
     project = await new_project(pool, "America/New_York")
     async with pool.acquire() as conn:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pulse_common.events import UsageEventRecorded, UsageType, UserDeleted
-from pulse_metrics.projections.features import FeatureMap, feature_changes, feature_of
+from pulse_common.features import FeatureMap, feature_of
+from pulse_metrics.projections.features import feature_changes
 from pulse_metrics.projections.traits import trait_changes
 
 MAPPED_AT = datetime(2026, 11, 10, 12, tzinfo=UTC)

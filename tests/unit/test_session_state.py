@@ -10,16 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pulse_common.events import SessionStatus, SessionUpdated
-from pulse_metrics.projections.session_state import (
-    Counts,
-    Health,
-    SessionState,
-    UserKind,
-    counts_of,
-    first_state,
-    local_hour,
-    next_state,
-)
+from pulse_common.session_state import Health, SessionState, first_state, next_state
+from pulse_metrics.projections.session_state import Counts, UserKind, counts_of, local_hour
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,5 +1,6 @@
 """Postgres connection pools, and creating the database when it does not exist yet."""
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
@@ -78,3 +79,13 @@ async def drop_database(dsn: str, *, maintenance_db: str = "postgres") -> None:
         await conn.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
     finally:
         await conn.close()
+
+
+async def advisory_locks(conn: Connection, keys: Sequence[tuple[str, ...]]) -> None:
+    """Transaction-scoped advisory locks on ``keys`` (tuples naming what is locked, e.g. a session or a user), taken
+    in one statement in sorted order, so consumers locking overlapping sets never deadlock."""
+    if keys:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k",
+            sorted({"\x1f".join(key) for key in keys}),
+        )

@@ -40,3 +40,10 @@ class CommonSettings(BaseSettings):
     @property
     def dsn(self) -> str:
         return str(self.database_url)
+
+
+class ReadApiSettings(CommonSettings):
+    """What a read API (metrics, feedback) adds: how long a key lookup is cached and the widest date range."""
+
+    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    max_range_days: int = Field(default=366, ge=1)

@@ -6,6 +6,7 @@ from datetime import datetime
 import asyncpg
 
 from pulse_common.db import ensure_database
+from pulse_common.features import map_event_to_feature
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import ProjectError, create_project
 from pulse_common.settings import CommonSettings
@@ -35,9 +36,6 @@ async def create(settings: CommonSettings, name: str, timezone: str) -> dict[str
 
 
 async def map_feature(settings: CommonSettings, project: str, event: str, feature: str) -> datetime:
-    # The mapping belongs to the metrics service; the command-line tool is the one place that spans services.
-    from pulse_metrics.feature_map import map_event_to_feature
-
     conn = await asyncpg.connect(settings.dsn)
     try:
         return await map_event_to_feature(conn, project, event, feature)

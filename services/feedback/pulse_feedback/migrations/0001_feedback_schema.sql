@@ -1,2 +1,2 @@
--- The feedback service's own schema; its projections arrive with the satisfaction issue.
+-- The feedback service's own schema (its projections: 0002).
 CREATE SCHEMA IF NOT EXISTS feedback;

@@ -16,10 +16,11 @@ import asyncpg
 from pulse_common import codec, topics
 from pulse_common.db import Connection
 from pulse_common.events import UsageStreamEvent, UserDeleted
+from pulse_common.features import load_feature_map
 from pulse_common.runner import SourceRecord
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.activity import DaysChange, UserKey, activity_changes, user_day_lists, write_activity
-from pulse_metrics.projections.features import UseKey, UsesChange, feature_changes, load_feature_map, write_features
+from pulse_metrics.projections.features import UseKey, UsesChange, feature_changes, write_features
 from pulse_metrics.projections.identities import load_links, resolve_identities, write_links
 from pulse_metrics.projections.rollup_writes import write_rollups
 from pulse_metrics.projections.rollups import RollupChanges, days_between

@@ -1,46 +1,19 @@
-"""Feature use (product.md §4): an event's feature is ``properties.feature`` when present, else — for track
-calls — its event name, unless the project maps that event name to a feature (for events received from the
-mapping's time on). Page and screen views count only when they carry ``properties.feature``.
+"""Feature use (product.md §4): which feature an event uses is defined once in ``pulse_common.features``.
 
 ``feature_changes`` is the pure part; ``write_features`` writes it.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
-
-MAX_FEATURE_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class FeatureMap:
-    """Per (project, event name): the mappings in time order, as (mapped_at, feature)."""
-
-    entries: Mapping[tuple[str, str], Sequence[tuple[datetime, str]]] = field(default_factory=dict)
-
-    def feature_of(self, project: str, event: str, received_at: datetime) -> str | None:
-        history = self.entries.get((project, event))
-        if not history:
-            return None
-        position = bisect.bisect_right([mapped_at for mapped_at, _ in history], received_at)
-        return history[position - 1][1] if position else None
-
-
-def feature_of(event: UsageEventRecorded, mapping: FeatureMap) -> str | None:
-    explicit = event.properties.get("feature")
-    if isinstance(explicit, str) and explicit.strip():
-        return explicit.strip()[:MAX_FEATURE_LENGTH]
-    if event.type != "track" or not event.name:
-        return None
-    return mapping.feature_of(event.project, event.name, event.received_at) or event.name[:MAX_FEATURE_LENGTH]
+from pulse_common.features import FeatureMap, feature_of
 
 
 @dataclass
@@ -137,15 +110,3 @@ async def use_day_lists(conn: Connection, uses: Iterable[UseKey]) -> dict[UseKey
     for row in rows:
         found[(row["project"], row["feature"], row["distinct_id"])] = list(row["days"])
     return found
-
-
-async def load_feature_map(conn: Connection, projects: Iterable[str]) -> FeatureMap:
-    rows = await conn.fetch(
-        "SELECT project, event, feature, mapped_at FROM metrics.feature_map WHERE project = ANY($1::text[]) "
-        "ORDER BY project, event, mapped_at",
-        sorted(set(projects)),
-    )
-    entries: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
-    for r in rows:
-        entries.setdefault((r["project"], r["event"]), []).append((r["mapped_at"], r["feature"]))
-    return FeatureMap(entries)

@@ -16,13 +16,14 @@ from datetime import datetime
 import asyncpg
 
 from pulse_common import codec, topics
-from pulse_common.db import Connection
+from pulse_common.db import Connection, advisory_locks
 from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated
 from pulse_common.runner import SourceRecord
+from pulse_common.session_state import SessionState, next_state
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.release_rollups import ReleaseRollupChanges, UserKey, user_hours
 from pulse_metrics.projections.rollups import nonzero
-from pulse_metrics.projections.session_state import Counts, SessionState, counts_of, local_hour, next_state
+from pulse_metrics.projections.session_state import Counts, counts_of, local_hour
 
 SessionKey = tuple[str, str]  # (project, session id)
 UserHourKey = tuple[str, str, str, str, datetime]  # (project, release, environment, user, local hour)
@@ -142,15 +143,6 @@ def state_of(row: asyncpg.Record) -> SessionState:
         errors=row["errors"],
         updated_at=row["updated_at"],
     )
-
-
-async def advisory_locks(conn: Connection, keys: Sequence[tuple[str, ...]]) -> None:
-    """Transaction-scoped locks on sessions or users, taken in sorted order (no deadlocks between consumers)."""
-    if keys:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k",
-            sorted({"\x1f".join(key) for key in keys}),
-        )
 
 
 async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[UserKey, dict[datetime, Counts]]:

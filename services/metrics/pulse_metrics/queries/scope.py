@@ -14,11 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-
-@dataclass(frozen=True)
-class Segment:
-    trait: str
-    value: str
+from pulse_common.http.reads import Segment
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pulse_common.http.reads import Format, FromDate, IntervalParam, ReadableProject, SegmentParam, ToDate, pool_of
 from pulse_common.http.representation import represent
 from pulse_common.periods import Interval, shift_period
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.adoption import active_users, lifecycle, retention
-from pulse_metrics.routes.common import (
-    Format,
-    FromDate,
-    IntervalParam,
-    ReadableProject,
-    SegmentParam,
-    ToDate,
-    pool_of,
-    read_scope,
-)
+from pulse_metrics.routes.common import read_scope
 
 ACTIVE = "active user: a user with at least one track, page or screen event on the local day"
 DEFINITIONS_ACTIVE = {

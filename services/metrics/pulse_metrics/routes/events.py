@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Request, Response
 
+from pulse_common.http.reads import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
 from pulse_common.http.representation import represent
 from pulse_metrics.projections.daily_events import DailyEventsProjection
 from pulse_metrics.queries.daily_events import daily_counts
-from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
 
 DEFINITION = (
     "daily_event_count: track events per event name, page views as $page and screen views as $screen, per local "

@@ -4,19 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from pulse_common.http.reads import Format, FromDate, IntervalParam, ReadableProject, SegmentParam, ToDate, pool_of
 from pulse_common.http.representation import represent
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.features import feature_periods, feature_summaries
-from pulse_metrics.routes.common import (
-    Format,
-    FromDate,
-    IntervalParam,
-    ReadableProject,
-    SegmentParam,
-    ToDate,
-    pool_of,
-    read_scope,
-)
+from pulse_metrics.routes.common import read_scope
 
 DEFINITIONS = {
     "feature": (

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from pulse_common.http.reads import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
 from pulse_common.http.representation import represent
 from pulse_common.periods import local_days_window
 from pulse_metrics.projections.rejections import RejectionsProjection
 from pulse_metrics.queries.rejections import rejections
-from pulse_metrics.routes.common import Format, FromDate, ReadableProject, ToDate, as_of, pool_of, project_view
 
 DEFINITION = (
     "rejections: events refused at ingest, by the local date they were received, counted per rejection code; each "

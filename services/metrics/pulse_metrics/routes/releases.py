@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from pulse_common.http.errors import ApiError
+from pulse_common.http.reads import Format, FromDate, ProjectView, ReadableProject, ToDate, pool_of, project_view
 from pulse_common.http.representation import represent
 from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.release_health import ReleaseHealthProjection
@@ -23,7 +24,6 @@ from pulse_metrics.queries.releases import (
     known_releases,
     release_summaries,
 )
-from pulse_metrics.routes.common import Format, FromDate, ProjectView, ReadableProject, ToDate, pool_of, project_view
 
 DEFINITIONS = {
     "sessions": "sessions.v1: sessions started in the window (deduplicated by session id) plus SDK aggregates",

@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from pulse_common.http.errors import ApiError
+from pulse_common.http.reads import Format, ReadableProject, pool_of, project_view
 from pulse_common.http.representation import represent
 from pulse_common.runner.tracking import projection_as_of
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.queries.users import user_profile
-from pulse_metrics.routes.common import Format, ReadableProject, pool_of, project_view
 
 DEFINITIONS = {
     "traits": "traits.v1: the latest value of each trait sent by identify calls, by event time",

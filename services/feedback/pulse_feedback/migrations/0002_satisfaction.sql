@@ -1,0 +1,124 @@
+-- Satisfaction (product.md §6): every response, the rollups the score and theme reads sum, and the feedback
+-- service's own projections of what it needs from usage (traits, feature first use) and sessions (crashes).
+
+-- The text search configuration (language) of a project's comments; 'english' when a project has no row.
+-- Changing it re-indexes the project's comments (`pulse feedback language`).
+CREATE TABLE feedback.text_settings (
+    project  text      PRIMARY KEY REFERENCES control.projects (project),
+    language regconfig NOT NULL
+);
+
+CREATE TABLE feedback.responses (
+    project        text        NOT NULL,
+    response_id    uuid        NOT NULL,
+    kind           text        NOT NULL CHECK (kind IN ('nps', 'csat', 'ces')),
+    score          smallint    NOT NULL,
+    -- 'bad' (detractor, unsatisfied, disagree), 'neutral' (NPS passive) or 'good': the sides themes compare.
+    side           text        NOT NULL CHECK (side IN ('bad', 'neutral', 'good')),
+    responded_at   timestamptz NOT NULL,
+    -- The local day of the response and the local midnight that ends it (traits and adoption are as of then).
+    day            date        NOT NULL,
+    day_end        timestamptz NOT NULL,
+    distinct_id    text        NOT NULL,
+    user_id        text,
+    anonymous_id   text,
+    comment        text,
+    comment_search tsvector,
+    feature        text,
+    release        text,
+    channel        text,
+    survey         text,
+    properties     jsonb       NOT NULL DEFAULT '{}',
+    -- The user's traits in effect at the end of the response's local day (kept current by the usage projection).
+    traits         jsonb       NOT NULL DEFAULT '{}',
+    received_at    timestamptz NOT NULL,
+    PRIMARY KEY (project, response_id)
+);
+-- Verbatims, newest first, and the window scans of filtered scores (kind first: every read names one).
+CREATE INDEX responses_newest ON feedback.responses (kind, project, responded_at DESC, response_id DESC);
+CREATE INDEX responses_by_day ON feedback.responses (kind, project, day)
+    INCLUDE (score, distinct_id, feature, release, channel, survey);
+CREATE INDEX responses_by_user ON feedback.responses (distinct_id, project);
+CREATE INDEX responses_search ON feedback.responses USING gin (comment_search);
+
+-- Responses per local day and score, in total (dimension '' and value '') and per feature, release, channel and
+-- survey (value '' when the response had none): a window's score and series, and the breakdowns by those, sum
+-- at most days x scores rows per group however many responses there are.
+CREATE TABLE feedback.score_days (
+    project   text     NOT NULL,
+    kind      text     NOT NULL,
+    dimension text     NOT NULL,
+    value     text     NOT NULL,
+    day       date     NOT NULL,
+    score     smallint NOT NULL,
+    responses bigint   NOT NULL,
+    PRIMARY KEY (project, kind, dimension, value, day, score)
+);
+CREATE INDEX score_days_by_day ON feedback.score_days (kind, project, dimension, day) INCLUDE (value, score, responses);
+
+-- Comments containing each term (a lexeme of the project's language, or two adjacent ones) per local day and side.
+CREATE TABLE feedback.term_days (
+    project   text   NOT NULL,
+    kind      text   NOT NULL,
+    day       date   NOT NULL,
+    side      text   NOT NULL,
+    term      text   NOT NULL,
+    responses bigint NOT NULL,
+    PRIMARY KEY (project, kind, day, side, term)
+);
+
+-- Identify traits with the event time they were set at; a user's traits at time t are the latest values before t.
+CREATE TABLE feedback.trait_changes (
+    project     text        NOT NULL,
+    distinct_id text        NOT NULL,
+    trait       text        NOT NULL,
+    changed_at  timestamptz NOT NULL,
+    value       jsonb       NOT NULL,
+    PRIMARY KEY (project, distinct_id, trait, changed_at)
+);
+
+-- When each user first used each feature (event time).
+CREATE TABLE feedback.feature_adopters (
+    project       text        NOT NULL,
+    feature       text        NOT NULL,
+    distinct_id   text        NOT NULL,
+    first_used_at timestamptz NOT NULL,
+    PRIMARY KEY (project, feature, distinct_id)
+);
+CREATE INDEX feature_adopters_by_user ON feedback.feature_adopters (distinct_id, project);
+
+-- Sessions deduplicated by id (pulse_common.session_state), to know who had a crashed session and when.
+CREATE TABLE feedback.session_states (
+    project     text        NOT NULL,
+    session_id  text        NOT NULL,
+    release     text        NOT NULL,
+    environment text        NOT NULL,
+    distinct_id text,
+    started     timestamptz NOT NULL,
+    status      text        NOT NULL,
+    errors      integer     NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    PRIMARY KEY (project, session_id)
+);
+CREATE INDEX session_states_by_user ON feedback.session_states (distinct_id, project);
+
+-- The local days on which a user had a crashed session (by the session's start).
+CREATE TABLE feedback.crash_days (
+    project     text NOT NULL,
+    distinct_id text NOT NULL,
+    day         date NOT NULL,
+    PRIMARY KEY (project, distinct_id, day)
+);
+CREATE INDEX crash_days_by_day ON feedback.crash_days (project, day) INCLUDE (distinct_id);
+
+-- A user's traits at time `at`: the latest value of each trait set before then (a null value removes the trait).
+CREATE FUNCTION feedback.traits_at(p_project text, p_distinct_id text, p_at timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_object_agg(latest.trait, latest.value), '{}'::jsonb)
+    FROM (
+        SELECT DISTINCT ON (t.trait) t.trait, t.value FROM feedback.trait_changes t
+        WHERE t.project = p_project AND t.distinct_id = p_distinct_id AND t.changed_at < p_at
+        ORDER BY t.trait, t.changed_at DESC
+    ) latest
+    WHERE jsonb_typeof(latest.value) <> 'null'
+$$;
