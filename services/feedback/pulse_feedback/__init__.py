@@ -1,1 +1,1 @@
-"""The feedback service: NPS / CSAT / CES projections and their read APIs (health only for now)."""
+"""The feedback service: NPS / CSAT / CES projections and their read APIs (product.md §6)."""

@@ -1,4 +1,4 @@
-"""Building the feedback API from settings (health, readiness and metrics for now)."""
+"""Building the feedback read API from settings."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,6 +8,9 @@ from fastapi import FastAPI
 from pulse_common.db import create_pool
 from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
+from pulse_common.http.keys import KeyResolver
+from pulse_feedback.routes.responses import responses_router
+from pulse_feedback.routes.satisfaction import satisfaction_router
 from pulse_feedback.settings import FeedbackSettings
 
 
@@ -16,6 +19,7 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings.dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         app.state.pool = pool
+        app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
         try:
             yield
         finally:
@@ -29,4 +33,6 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
         await app.state.pool.fetchval("SELECT 1")
 
     app.include_router(health_router({"database": database_ready}, service_registry()))
+    app.include_router(satisfaction_router())
+    app.include_router(responses_router())
     return app

@@ -2,9 +2,16 @@
 
 from pydantic import Field
 
-from pulse_common.settings import CommonSettings
+from pulse_common.settings import ReadApiSettings
+from pulse_common.topics import FEEDBACK, SESSIONS, USAGE
 
 
-class FeedbackSettings(CommonSettings):
+class FeedbackSettings(ReadApiSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8002, ge=1, le=65535)
+    feedback_topic: str = FEEDBACK
+    usage_topic: str = USAGE
+    sessions_topic: str = SESSIONS
+    consumer_max_records: int = Field(default=5000, ge=1)
+    # Breakdown groups with fewer responses are flagged as too small to say anything (overridable per request).
+    min_group_responses: int = Field(default=30, ge=1)

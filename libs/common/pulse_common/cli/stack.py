@@ -47,7 +47,8 @@ def _services() -> tuple[Component, ...]:
         Component("ingest", (py, "-m", "pulse_ingest"), 8000),
         Component("metrics-api", (py, "-m", "pulse_metrics", "api"), 8001),
         Component("metrics-consumer", (py, "-m", "pulse_metrics", "consumer"), None),
-        Component("feedback-api", (py, "-m", "pulse_feedback"), 8002),
+        Component("feedback-api", (py, "-m", "pulse_feedback", "api"), 8002),
+        Component("feedback-consumer", (py, "-m", "pulse_feedback", "consumer"), None),
     )
 
 

@@ -34,10 +34,10 @@ CREATE TABLE feedback.responses (
     received_at    timestamptz NOT NULL,
     PRIMARY KEY (project, response_id)
 );
--- Verbatims, newest first, and the window scans of filtered scores (kind first: every read names one).
-CREATE INDEX responses_newest ON feedback.responses (kind, project, responded_at DESC, response_id DESC);
+-- Verbatims newest first; window scans of filtered scores and breakdowns (kind first: every such read names one).
+CREATE INDEX responses_newest ON feedback.responses (project, responded_at DESC, response_id DESC);
 CREATE INDEX responses_by_day ON feedback.responses (kind, project, day)
-    INCLUDE (score, distinct_id, feature, release, channel, survey);
+    INCLUDE (score, day_end, distinct_id, feature, release, channel, survey);
 CREATE INDEX responses_by_user ON feedback.responses (distinct_id, project);
 CREATE INDEX responses_search ON feedback.responses USING gin (comment_search);
 
