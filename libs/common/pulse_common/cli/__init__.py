@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     mapping.add_argument("event")
     mapping.add_argument("feature")
 
+    feedback = commands.add_parser("feedback", help="feedback").add_subparsers(dest="action", required=True)
+    language = feedback.add_parser(
+        "language", help="index a project's comments with a Postgres text search configuration (re-indexes them)"
+    )
+    language.add_argument("project")
+    language.add_argument("language", help="e.g. english (default), german, french, simple")
+
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
 
     stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
@@ -57,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                 )
             )
+            return 0
+        if args.command == "feedback":
+            reindexed = asyncio.run(projects.set_feedback_language(settings, args.project, args.language))
+            print(json.dumps({"project": args.project, "language": args.language, "comments_reindexed": reindexed}))
             return 0
         if args.command == "migrate":
             for line in asyncio.run(projects.migrate(settings)):

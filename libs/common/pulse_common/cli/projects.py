@@ -1,4 +1,4 @@
-"""``pulse project``, ``pulse feature`` and ``pulse migrate``."""
+"""``pulse project``, ``pulse feature``, ``pulse feedback`` and ``pulse migrate``."""
 
 import dataclasses
 from datetime import datetime
@@ -39,5 +39,16 @@ async def map_feature(settings: CommonSettings, project: str, event: str, featur
     conn = await asyncpg.connect(settings.dsn)
     try:
         return await map_event_to_feature(conn, project, event, feature)
+    finally:
+        await conn.close()
+
+
+async def set_feedback_language(settings: CommonSettings, project: str, language: str) -> int:
+    # The setting belongs to the feedback service; the command-line tool is the one place that spans services.
+    from pulse_feedback.language import set_language
+
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        return await set_language(conn, project, language)
     finally:
         await conn.close()
