@@ -195,7 +195,7 @@ def up(settings: CommonSettings) -> int:
     print("Pulse is up. Logs: .pulse/*.log   Stop: make down")
     print("  ingest   http://127.0.0.1:8000  (POST /v1/batch, docs at /docs)")
     print("  metrics  http://127.0.0.1:8001  (GET /v1/projects/demo/events/daily?from=&to=, docs at /docs)")
-    print("  feedback http://127.0.0.1:8002")
+    print("  feedback http://127.0.0.1:8002  (GET /v1/projects/demo/satisfaction/nps, /responses, docs at /docs)")
     print("Demo project keys (also in .pulse/demo-keys.json):")
     print(json.dumps(keys, indent=2))
     return 0
