@@ -54,3 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.adoption
 	$(BIN)/python -m benchmarks.release_health
+	$(BIN)/python -m benchmarks.feedback

@@ -93,7 +93,11 @@ async def apply_all(
 
 
 def start_metrics_api(settings: CommonSettings) -> tuple[subprocess.Popen[bytes], int]:
-    """The metrics API in its own process, as deployed; answers once healthy."""
+    return start_api(settings, "pulse_metrics")
+
+
+def start_api(settings: CommonSettings, module: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A read API (``pulse_metrics`` or ``pulse_feedback``) in its own process, as deployed; answers once healthy."""
     port = embedded_broker.free_port()
     env = {
         **os.environ,
@@ -102,6 +106,6 @@ def start_metrics_api(settings: CommonSettings) -> tuple[subprocess.Popen[bytes]
         "PULSE_PORT": str(port),
         "PULSE_LOG_LEVEL": "WARNING",
     }
-    api = subprocess.Popen([sys.executable, "-m", "pulse_metrics", "api"], env=env)
+    api = subprocess.Popen([sys.executable, "-m", module, "api"], env=env)
     wait_http(port, "/healthz", api)
     return api, port
