@@ -10,6 +10,7 @@ when it is neither errored, crashed nor abnormal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -68,3 +69,16 @@ def next_state(current: SessionState | None, update: SessionUpdated) -> SessionS
         updated_at=max(current.updated_at, update.timestamp),
     )
     return None if after == current else after
+
+
+def changed_sessions(
+    stored: Mapping[tuple[str, str], SessionState], updates: Iterable[SessionUpdated]
+) -> dict[tuple[str, str], SessionState]:
+    """Per (project, session id): the session after ``updates`` (in log order), for those they changed."""
+    current = dict(stored)
+    for update in updates:
+        key = (update.project, update.session_id)
+        after = next_state(current.get(key), update)
+        if after is not None:
+            current[key] = after
+    return {key: state for key, state in current.items() if stored.get(key) != state}

@@ -14,7 +14,7 @@ from pulse_common import codec, topics
 from pulse_common.db import Connection, advisory_locks
 from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted
 from pulse_common.runner import SourceRecord
-from pulse_common.session_state import SessionState, next_state
+from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
 
 SessionKey = tuple[str, str]  # (project, session id)
@@ -57,13 +57,7 @@ class CrashesProjection:
         session_keys = sorted({(e.project, e.session_id) for e in updates})
         await advisory_locks(conn, [("feedback-session", *key) for key in session_keys])
         stored = await load_sessions(conn, session_keys)
-        current: dict[SessionKey, SessionState] = dict(stored)
-        for update in updates:
-            key = (update.project, update.session_id)
-            after = next_state(current.get(key), update)
-            if after is not None:
-                current[key] = after
-        changed = {key: state for key, state in current.items() if stored.get(key) != state}
+        changed = changed_sessions(stored, updates)
         crash_days = {
             (project, state.distinct_id or "", state.started.astimezone(zones[project]).date())
             for (project, _), state in changed.items()

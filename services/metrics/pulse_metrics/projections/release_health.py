@@ -19,7 +19,7 @@ from pulse_common import codec, topics
 from pulse_common.db import Connection, advisory_locks
 from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated
 from pulse_common.runner import SourceRecord
-from pulse_common.session_state import SessionState, next_state
+from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.release_rollups import ReleaseRollupChanges, UserKey, user_hours
 from pulse_metrics.projections.rollups import nonzero
@@ -60,13 +60,7 @@ class ReleaseHealthProjection:
         session_keys = sorted({(e.project, e.session_id) for e in updates})
         await advisory_locks(conn, [("session", *key) for key in session_keys])
         stored = await load_sessions(conn, session_keys)
-        current: dict[SessionKey, SessionState] = dict(stored)
-        for update in updates:
-            key = (update.project, update.session_id)
-            after = next_state(current.get(key), update)
-            if after is not None:
-                current[key] = after
-        changed = {key: state for key, state in current.items() if stored.get(key) != state}
+        changed = changed_sessions(stored, updates)
         aggregate_totals: dict[AggregateKey, Counts] = {}
         for event in aggregates:
             bucket = (event.project, event.release, event.environment, event.distinct_id or "", event.started)
