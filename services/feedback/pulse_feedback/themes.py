@@ -38,7 +38,10 @@ def weighted_log_odds(
         if a_w <= 0:
             continue
         y_i, y_j = side.get(term, 0), other.get(term, 0)
-        delta = math.log((y_i + a_w) / (n_i + a_0 - y_i - a_w)) - math.log((y_j + a_w) / (n_j + a_0 - y_j - a_w))
+        rest_i, rest_j = n_i + a_0 - y_i - a_w, n_j + a_0 - y_j - a_w
+        if rest_i <= 0 or rest_j <= 0:
+            continue  # the window has no other term: nothing to compare this one against
+        delta = math.log((y_i + a_w) / rest_i) - math.log((y_j + a_w) / rest_j)
         z = delta / math.sqrt(1 / (y_i + a_w) + 1 / (y_j + a_w))
         scores[term] = TermScore(term, delta, z, y_i, y_j)
     return scores

@@ -34,6 +34,8 @@ class Position:
     def decode(cls, cursor: str) -> Position:
         try:
             at, response_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if not isinstance(at, str) or not isinstance(response_id, str):
+                raise InvalidCursor(cursor)
             position = cls(datetime.fromisoformat(at), UUID(response_id))
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
             raise InvalidCursor(cursor) from exc
