@@ -274,7 +274,9 @@ async def check_rollups_match_rows(pool: asyncpg.Pool, project: str) -> None:
         WITH expected AS (
             SELECT kind, d.dimension, d.value, day, score, count(*) AS responses FROM feedback.responses r,
             LATERAL (VALUES ('', ''), ('feature', coalesce(feature, '')), ('release', coalesce(release, '')),
-                            ('channel', coalesce(channel, '')), ('survey', coalesce(survey, ''))) AS d(dimension, value)
+                            ('channel', coalesce(channel, '')), ('survey', coalesce(survey, ''))
+                     UNION ALL SELECT 'trait:' || key, value #>> '{}' FROM jsonb_each(r.traits)
+                     UNION ALL SELECT 'adopted', f FROM unnest(r.adopted) AS f) AS d(dimension, value)
             WHERE project = $1 GROUP BY 1, 2, 3, 4, 5
         )
         SELECT count(*) FROM expected e

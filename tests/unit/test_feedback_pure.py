@@ -703,7 +703,9 @@ def _filter(**fields: Any) -> ResponseFilter:
         ({"survey": "q1"}, ("survey", "q1")),
         ({"feature": "export", "channel": "web"}, None),  # filters combine: no rollup group holds exactly these
         ({"release": "app@2.0", "survey": "q1"}, None),
-        ({"segment": Segment("plan", "pro")}, None),
+        ({"segment": Segment("plan", "pro")}, ("trait:plan", "pro")),  # a segment alone: its trait's rollup
+        ({"segment": Segment("plan", "p" * 200)}, ("trait:plan", "p" * 200)),
+        ({"segment": Segment("plan", "p" * 201)}, None),  # longer than rolled-up values: matched row by row
         ({"feature": "export", "segment": Segment("plan", "pro")}, None),
     ],
 )

@@ -29,8 +29,10 @@ CREATE TABLE feedback.responses (
     channel        text,
     survey         text,
     properties     jsonb       NOT NULL DEFAULT '{}',
-    -- The user's traits in effect at the end of the response's local day (kept current by the usage projection).
+    -- The user's traits in effect at the end of the response's local day, and the features they had used by then
+    -- (both kept current by the usage projection).
     traits         jsonb       NOT NULL DEFAULT '{}',
+    adopted        text[]      NOT NULL DEFAULT '{}',
     received_at    timestamptz NOT NULL,
     PRIMARY KEY (project, response_id)
 );
@@ -38,12 +40,13 @@ CREATE TABLE feedback.responses (
 CREATE INDEX responses_newest ON feedback.responses (project, responded_at DESC, response_id DESC);
 CREATE INDEX responses_by_day ON feedback.responses (kind, project, day)
     INCLUDE (score, day_end, distinct_id, feature, release, channel, survey);
-CREATE INDEX responses_by_user ON feedback.responses (distinct_id, project);
+CREATE INDEX responses_by_user ON feedback.responses (distinct_id, project) INCLUDE (kind, day, score);
 CREATE INDEX responses_search ON feedback.responses USING gin (comment_search);
 
 -- Responses per local day and score, in total (dimension '' and value '') and per feature, release, channel and
--- survey (value '' when the response had none): a window's score and series, and the breakdowns by those, sum
--- at most days x scores rows per group however many responses there are.
+-- survey (value '' when the response had none), per trait value (dimension 'trait:<name>', scalar values, cut to
+-- 200 characters) and per feature adopted (dimension 'adopted'): a window's score and series, segments and every
+-- breakdown but the crash experience sum at most days x scores rows per group however many responses there are.
 CREATE TABLE feedback.score_days (
     project   text     NOT NULL,
     kind      text     NOT NULL,
@@ -121,4 +124,20 @@ LANGUAGE sql STABLE AS $$
         ORDER BY t.trait, t.changed_at DESC
     ) latest
     WHERE jsonb_typeof(latest.value) <> 'null'
+$$;
+
+-- The features a user had used before time `at`, sorted.
+CREATE FUNCTION feedback.adopted_at(p_project text, p_distinct_id text, p_at timestamptz) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(a.feature ORDER BY a.feature), '{}'::text[]) FROM feedback.feature_adopters a
+    WHERE a.project = p_project AND a.distinct_id = p_distinct_id AND a.first_used_at < p_at
+$$;
+
+-- The context rollup groups of a response: each scalar trait value and each feature adopted.
+CREATE FUNCTION feedback.context_groups(p_traits jsonb, p_adopted text[]) RETURNS TABLE (dimension text, value text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'trait:' || t.key, left(t.value #>> '{}', 200) FROM jsonb_each(p_traits) AS t
+    WHERE jsonb_typeof(t.value) IN ('string', 'number', 'boolean') AND length(t.key) <= 200
+    UNION ALL
+    SELECT 'adopted', f FROM unnest(p_adopted) AS f
 $$;

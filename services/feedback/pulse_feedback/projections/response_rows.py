@@ -20,6 +20,9 @@ from pulse_feedback.scores import GOOD_FROM, NPS_PASSIVE_FROM, Kind
 # The dimensions a score is rolled up by besides the total ('' with value ''); value '' means "none given".
 DIMENSIONS = ("feature", "release", "channel", "survey")
 TOTAL = ""
+# Trait values are rolled up cut to this many characters (feedback.context_groups); a longer segment value is
+# matched against the responses themselves.
+MAX_GROUP_VALUE = 200
 # (project, kind, dimension, value, local day, score)
 ScoreDayKey = tuple[str, str, str, str, date, int]
 UserKey = tuple[str, str]  # (project, distinct id)

@@ -27,6 +27,17 @@ from pulse_feedback.projections.response_rows import (
 )
 from pulse_feedback.projections.user_locks import DEFAULT_LANGUAGE, lock_users, share_languages
 
+Groups = tuple[tuple[str, str], ...]
+# The context rollup groups (trait values, features adopted) of the response row in scope, as two arrays.
+CONTEXT_GROUPS = (
+    "ARRAY(SELECT g.dimension FROM feedback.context_groups(traits, adopted) g) AS dimensions, "
+    "ARRAY(SELECT g.value FROM feedback.context_groups(traits, adopted) g) AS group_values"
+)
+
+
+def groups_of(dimensions: Sequence[str], values: Sequence[str]) -> Groups:
+    return tuple(zip(dimensions, values, strict=True))
+
 
 class SatisfactionProjection:
     name = "feedback.satisfaction"
@@ -47,23 +58,30 @@ class SatisfactionProjection:
             return
         await lock_users(conn, sorted(users))
         await share_languages(conn, sorted({project for project, _ in users}))
+        changes: Counter[ScoreDayKey] = Counter()
         if erased:
-            await erase_responses(conn, erased)
+            changes.update(await erase_responses(conn, erased))  # (+= would drop the negative counts)
         rows = [response_row(event, zones[event.project]) for event in kept]
         inserted = await insert_responses(conn, rows)
         written = [row for row in rows if (row.project, row.response_id) in inserted]
-        await add_score_days(
-            conn,
-            score_day_changes(((r.project, r.kind, r.day, r.score, r.dimension_values()) for r in written), +1),
+        changes.update(
+            score_day_changes(
+                (
+                    (r.project, r.kind, r.day, r.score, r.dimension_values() + inserted[(r.project, r.response_id)])
+                    for r in written
+                ),
+                +1,
+            )
         )
         await add_terms(conn, [(r.project, r.response_id) for r in written if r.comment], +1)
+        await add_score_days(conn, changes)
 
 
-async def insert_responses(conn: Connection, rows: Sequence[ResponseRow]) -> set[tuple[str, UUID]]:
-    """Insert responses (their traits as of the end of their local day, their comment indexed in the project's
-    language); returns the (project, response id) of those inserted."""
+async def insert_responses(conn: Connection, rows: Sequence[ResponseRow]) -> dict[tuple[str, UUID], Groups]:
+    """Insert responses (their traits and adopted features as of the end of their local day, their comment indexed
+    in the project's language); returns, per (project, response id) inserted, its context rollup groups."""
     if not rows:
-        return set()
+        return {}
     columns = [
         "project",
         "response_id",
@@ -86,20 +104,21 @@ async def insert_responses(conn: Connection, rows: Sequence[ResponseRow]) -> set
     ]
     inserted = await conn.fetch(
         f"""
-        INSERT INTO feedback.responses ({", ".join(columns)}, comment_search, traits)
+        INSERT INTO feedback.responses ({", ".join(columns)}, comment_search, traits, adopted)
         SELECT {", ".join("r." + c for c in columns[:-2])}, r.properties::jsonb, r.received_at,
                to_tsvector(coalesce(l.language, '{DEFAULT_LANGUAGE}'::regconfig), r.comment),
-               feedback.traits_at(r.project, r.distinct_id, r.day_end)
+               feedback.traits_at(r.project, r.distinct_id, r.day_end),
+               feedback.adopted_at(r.project, r.distinct_id, r.day_end)
         FROM unnest($1::text[], $2::uuid[], $3::text[], $4::smallint[], $5::text[], $6::timestamptz[], $7::date[],
                     $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
                     $15::text[], $16::text[], $17::text[], $18::timestamptz[]) AS r({", ".join(columns)})
         LEFT JOIN feedback.text_settings l ON l.project = r.project
         ON CONFLICT (project, response_id) DO NOTHING
-        RETURNING project, response_id
+        RETURNING project, response_id, {CONTEXT_GROUPS}
         """,
         *([getattr(row, c) for row in rows] for c in columns),
     )
-    return {(r["project"], r["response_id"]) for r in inserted}
+    return {(r["project"], r["response_id"]): groups_of(r["dimensions"], r["group_values"]) for r in inserted}
 
 
 async def add_score_days(conn: Connection, changes: Counter[ScoreDayKey]) -> None:
@@ -159,12 +178,12 @@ async def add_terms(conn: Connection, responses: Sequence[tuple[str, UUID]], sig
     )
 
 
-async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> None:
-    """Remove every response of these users and their contribution to the rollups."""
+async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> Counter[ScoreDayKey]:
+    """Remove every response of these users and their terms; returns the score-day changes that remove them."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT r.project, r.response_id, r.kind, r.day, r.score, r.feature, r.release, r.channel, r.survey,
-               r.comment_search IS NOT NULL AS has_terms
+               r.comment_search IS NOT NULL AS has_terms, {CONTEXT_GROUPS}
         FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
         JOIN feedback.responses r ON r.project = u.project AND r.distinct_id = u.distinct_id
         """,
@@ -172,22 +191,20 @@ async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> None:
         [u[1] for u in users],
     )
     if not rows:
-        return
-    await add_score_days(
-        conn,
-        score_day_changes(
+        return Counter()
+    changes = score_day_changes(
+        (
             (
-                (
-                    r["project"],
-                    r["kind"],
-                    r["day"],
-                    r["score"],
-                    dimension_values(r["feature"], r["release"], r["channel"], r["survey"]),
-                )
-                for r in rows
-            ),
-            -1,
+                r["project"],
+                r["kind"],
+                r["day"],
+                r["score"],
+                dimension_values(r["feature"], r["release"], r["channel"], r["survey"])
+                + groups_of(r["dimensions"], r["group_values"]),
+            )
+            for r in rows
         ),
+        -1,
     )
     await add_terms(conn, [(r["project"], r["response_id"]) for r in rows if r["has_terms"]], -1)
     await conn.execute(
@@ -196,3 +213,4 @@ async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> None:
         [r["project"] for r in rows],
         [r["response_id"] for r in rows],
     )
+    return changes

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pulse_common.http.reads import Segment
-from pulse_feedback.projections.response_rows import TOTAL
+from pulse_feedback.projections.response_rows import MAX_GROUP_VALUE, TOTAL
 from pulse_feedback.scores import Kind
 
 
@@ -24,8 +24,8 @@ class ResponseFilter:
     segment: Segment | None = None
 
     def rollup_group(self) -> tuple[str, str] | None:
-        """The score-day rollup group that holds exactly these responses, if one does: the total, or one of
-        feature / release / channel / survey; None when filters combine or a segment is asked for."""
+        """The score-day rollup group that holds exactly these responses, if one does: the total, one of feature /
+        release / channel / survey, or a segment alone; None when filters combine."""
         given = [
             (dimension, value)
             for dimension, value in (
@@ -36,7 +36,11 @@ class ResponseFilter:
             )
             if value is not None
         ]
-        if self.segment is not None or len(given) > 1:
+        if self.segment is not None:
+            if given or len(self.segment.value) > MAX_GROUP_VALUE:
+                return None
+            return (f"trait:{self.segment.trait}", self.segment.value)
+        if len(given) > 1:
             return None
         return given[0] if given else (TOTAL, TOTAL)
 

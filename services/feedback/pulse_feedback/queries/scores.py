@@ -58,7 +58,8 @@ def _histograms(rows: Sequence[asyncpg.Record]) -> GroupHistograms:
 
 
 async def by_dimension(pool: asyncpg.Pool, wanted: ResponseFilter, dimension: str) -> GroupHistograms:
-    """Per feature / release / channel / survey (None: responses that gave none), from the rollup."""
+    """Per group of a rollup dimension: feature / release / channel / survey (None: responses that gave none),
+    ``trait:<name>`` (the value at the end of the response's local day) or ``adopted``."""
     rows = await pool.fetch(
         """
         SELECT nullif(value, '') AS grp, score, sum(responses)::bigint AS responses FROM feedback.score_days
@@ -74,61 +75,61 @@ async def by_dimension(pool: asyncpg.Pool, wanted: ResponseFilter, dimension: st
     return _histograms(rows)
 
 
+async def _window_total(pool: asyncpg.Pool, wanted: ResponseFilter) -> Counter[int]:
+    total: Counter[int] = Counter()
+    for _, score, responses in await day_counts(pool, wanted):
+        total[score] += responses
+    return total
+
+
+def _rest(total: Counter[int], groups: GroupHistograms) -> Counter[int]:
+    """The responses of ``total`` in none of ``groups``."""
+    rest = Counter(total)
+    for histogram in groups.values():
+        rest.subtract(histogram)
+    return +rest  # drops zero counts
+
+
 async def by_trait(pool: asyncpg.Pool, wanted: ResponseFilter, trait: str) -> GroupHistograms:
-    """Per value of the trait at the end of the response's local day (None: the user had no such trait)."""
-    rows = await pool.fetch(
-        """
-        SELECT r.traits ->> $5::text AS grp, r.score, count(*) AS responses FROM feedback.responses r
-        WHERE r.kind = $2 AND r.project = $1 AND r.day BETWEEN $3 AND $4
-        GROUP BY 1, 2
-        """,
-        wanted.project,
-        wanted.kind,
-        wanted.first,
-        wanted.last,
-        trait,
-    )
-    return _histograms(rows)
+    """Per value of the trait at the end of the response's local day (None: the user had no such trait then)."""
+    groups = await by_dimension(pool, wanted, f"trait:{trait}")
+    rest = _rest(await _window_total(pool, wanted), groups)
+    if rest:
+        groups[None] = rest
+    return groups
+
+
+async def by_adoption(pool: asyncpg.Pool, wanted: ResponseFilter, feature: str) -> GroupHistograms:
+    """Respondents who had used ``feature`` by the end of their response's local day ('adopters') vs not."""
+    adopters = (await by_dimension(pool, wanted, "adopted")).get(feature, Counter())
+    groups: GroupHistograms = {"adopters": adopters} if adopters else {}
+    rest = _rest(await _window_total(pool, wanted), groups)
+    if rest:
+        groups["non_adopters"] = rest
+    return groups
 
 
 async def by_crash(pool: asyncpg.Pool, wanted: ResponseFilter) -> GroupHistograms:
-    """Respondents with a crashed session in the window ('crashed') vs those without ('not_crashed')."""
+    """Respondents with a crashed session in the window ('crashed') vs those without ('not_crashed'): the crashed
+    users' responses are looked up by user (they are few), the others are the rest of the window's total."""
     rows = await pool.fetch(
         """
         WITH crashed AS (
             SELECT DISTINCT c.distinct_id FROM feedback.crash_days c
             WHERE c.project = $1 AND c.day BETWEEN $3 AND $4
         )
-        SELECT CASE WHEN c.distinct_id IS NULL THEN 'not_crashed' ELSE 'crashed' END AS grp, r.score,
-               count(*) AS responses
-        FROM feedback.responses r LEFT JOIN crashed c ON c.distinct_id = r.distinct_id
-        WHERE r.kind = $2 AND r.project = $1 AND r.day BETWEEN $3 AND $4
-        GROUP BY 1, 2
+        SELECT 'crashed' AS grp, r.score, count(*) AS responses
+        FROM crashed c JOIN feedback.responses r ON r.distinct_id = c.distinct_id AND r.project = $1
+        WHERE r.kind = $2 AND r.day BETWEEN $3 AND $4
+        GROUP BY r.score
         """,
         wanted.project,
         wanted.kind,
         wanted.first,
         wanted.last,
     )
-    return _histograms(rows)
-
-
-async def by_adoption(pool: asyncpg.Pool, wanted: ResponseFilter, feature: str) -> GroupHistograms:
-    """Respondents who had used ``feature`` by the end of their response's local day ('adopters') vs not."""
-    rows = await pool.fetch(
-        """
-        SELECT CASE WHEN a.first_used_at < r.day_end THEN 'adopters' ELSE 'non_adopters' END AS grp, r.score,
-               count(*) AS responses
-        FROM feedback.responses r
-        LEFT JOIN feedback.feature_adopters a
-          ON a.project = r.project AND a.feature = $5 AND a.distinct_id = r.distinct_id
-        WHERE r.kind = $2 AND r.project = $1 AND r.day BETWEEN $3 AND $4
-        GROUP BY 1, 2
-        """,
-        wanted.project,
-        wanted.kind,
-        wanted.first,
-        wanted.last,
-        feature,
-    )
-    return _histograms(rows)
+    groups = _histograms(rows)
+    rest = _rest(await _window_total(pool, wanted), groups)
+    if rest:
+        groups["not_crashed"] = rest
+    return groups
