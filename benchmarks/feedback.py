@@ -8,8 +8,8 @@ satisfaction). Reads are measured after ``VACUUM ANALYZE`` over the 30 local day
 the feedback API in its own process; targets: p95 <= 50 ms, text search <= 100 ms. Any read that does not answer 200
 fails the benchmark. Prints a table and writes ``benchmarks/results/feedback.json``.
 
-``--keep`` keeps the database (``pulse_bench_feedback``); ``--reuse DSN`` measures the reads only, on a database kept
-by an earlier run.
+``--keep`` keeps the database (``pulse_bench_feedback_<random>``, named at the end); ``--reuse DSN`` measures the
+reads only, on a database kept by an earlier run.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import platform
 import subprocess
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,6 @@ def key_of(event: Any) -> bytes:
 
 
 async def setup(dsn: str) -> tuple[str, str]:
-    await drop_database(dsn)  # fresh: a database left by an earlier --keep run goes
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     try:
@@ -73,18 +73,23 @@ async def setup(dsn: str) -> tuple[str, str]:
         await conn.close()
 
 
-async def kept_data_end(dsn: str) -> datetime:
-    """The end of a kept data set: the hour after its newest response."""
+async def kept_data(dsn: str) -> tuple[datetime, dict[str, int]]:
+    """The end of a kept data set (the hour after its newest response) and its shape."""
     conn = await asyncpg.connect(dsn)
     try:
-        newest: datetime | None = await conn.fetchval(
-            "SELECT max(responded_at) FROM feedback.responses WHERE project = $1", PROJECT
+        row = await conn.fetchrow(
+            "SELECT max(responded_at) AS newest, min(responded_at) AS oldest, count(*) AS responses,"
+            " count(DISTINCT distinct_id) AS users FROM feedback.responses WHERE project = $1",
+            PROJECT,
         )
     finally:
         await conn.close()
-    if newest is None:
+    if row is None or row["newest"] is None:
         raise SystemExit(f"no responses of project {PROJECT!r} in the reused database")
-    return newest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    newest: datetime = row["newest"]
+    days = (newest - row["oldest"]).days + 1
+    shape = {"responses": row["responses"], "users_who_answered": row["users"], "days": days}
+    return newest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), shape
 
 
 def load(
@@ -204,12 +209,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--keep", action="store_true", help=f"keep the benchmark database ({DATABASE})")
+    parser.add_argument("--keep", action="store_true", help=f"keep the benchmark database ({DATABASE}_*)")
     parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
     args = parser.parse_args()
     began = time.perf_counter()
     admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/{DATABASE}"
+    # A name of its own: two runs at once (or a kept database) never drop each other's data.
+    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/{DATABASE}_{uuid.uuid4().hex[:8]}"
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     settings = CommonSettings(
@@ -221,9 +227,10 @@ def main() -> None:
     try:
         if args.reuse:
             project, read_key = PROJECT, asyncio.run(new_read_key(dsn, PROJECT))
-            end = asyncio.run(kept_data_end(dsn))
+            end, shape = asyncio.run(kept_data(dsn))
         else:
             end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            shape = {"responses": args.responses, "users": args.users, "days": args.days}
             project, read_key = asyncio.run(setup(dsn))
             consumers, timings = load(settings, project, args, end)
         api, port = start_api(settings, "pulse_feedback")
@@ -244,10 +251,12 @@ def main() -> None:
         broker.wait(10)
         if not args.keep and not args.reuse:
             asyncio.run(drop_database(dsn))
+        elif args.keep:
+            print(f"kept: --reuse {dsn}", flush=True)
     timings["total_s"] = time.perf_counter() - began
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "shape": {"responses": args.responses, "users": args.users, "days": args.days, "requests": args.requests},
+        "shape": {**shape, "requests": args.requests, "reused": bool(args.reuse)},
         "window": window,
         "consumers": consumers,
         "timings": timings,
