@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 
 from benchmarks.adoption import measure_reads, new_read_key, vacuum
-from benchmarks.feedback_data import FEATURES, Population, responses, sessions, usage
+from benchmarks.feedback_data import FEATURES, RELEASES, Population, responses, sessions, usage
 from benchmarks.pipeline import apply_all, produce, start_api
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
@@ -42,6 +42,7 @@ from pulse_common.projects import create_project
 from pulse_common.settings import CommonSettings
 from pulse_feedback.projections.crashes import CrashesProjection
 from pulse_feedback.projections.satisfaction import SatisfactionProjection
+from pulse_feedback.projections.term_packer import pack_changed_days
 from pulse_feedback.projections.usage_context import UsageContextProjection
 
 ZONE = "Europe/Berlin"
@@ -125,9 +126,24 @@ def load(
     timings["responses_apply_s"] = time.perf_counter() - started
     print(f"satisfaction: {consumers['satisfaction']}", flush=True)
     started = time.perf_counter()
+    days = asyncio.run(pack_terms(settings.dsn))  # what the consumer's term packer does every few seconds
+    timings["term_pack_s"] = time.perf_counter() - started
+    print(f"term packer: {days} days packed in {timings['term_pack_s']:.1f} s", flush=True)
+    started = time.perf_counter()
     asyncio.run(vacuum(settings.dsn))  # reads at rest, as autovacuum leaves the tables between bursts of writes
     timings["vacuum_analyze_s"] = time.perf_counter() - started
     return consumers, timings
+
+
+async def pack_terms(dsn: str) -> int:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        days = 0
+        while packed := await pack_changed_days(pool):
+            days += packed
+        return days
+    finally:
+        await pool.close()
 
 
 def get_ok(client: httpx.Client, path: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +199,16 @@ def reads_of(base: str, window: dict[str, str], cursor: str) -> list[Read]:
         ("nps by week", f"{base}/satisfaction/nps", {**window, "interval": "week"}),
         ("nps feature=export", f"{base}/satisfaction/nps", {**window, "feature": FEATURES[2]}),
         ("nps segment plan:ent", f"{base}/satisfaction/nps", {**window, "segment": "plan:enterprise"}),
+        (
+            "nps feature+channel",
+            f"{base}/satisfaction/nps",
+            {**window, "feature": FEATURES[2], "channel": "email"},
+        ),
+        (
+            "nps release+segment",
+            f"{base}/satisfaction/nps",
+            {**window, "release": f"app@{RELEASES - 2}.0", "segment": "plan:pro"},
+        ),
         ("csat by day", f"{base}/satisfaction/csat", {**window, "interval": "day"}),
         ("breakdown feature", breakdown, {**window, "by": "feature"}),
         ("breakdown release", breakdown, {**window, "by": "release"}),
