@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
@@ -46,7 +47,7 @@ async def test_feedback_endpoints_give_the_figures_worked_out_by_hand(
     project = create_project_with_cli(database_url, kafka_bootstrap, ZONE)
     ingest = start_service("pulse_ingest")
     api = start_service("pulse_feedback", "api")
-    start_service("pulse_feedback", "consumer", http=False)
+    start_service("pulse_feedback", "consumer", http=False, PULSE_TERM_PACK_EVERY_S="0.2")
     now = datetime.now(UTC).replace(microsecond=0)
     hour_ago = now - timedelta(hours=1)
     identifies = [
@@ -165,6 +166,19 @@ async def test_feedback_endpoints_give_the_figures_worked_out_by_hand(
         commented = [r for r in responses if r["comment"] and r["kind"] == "nps"]
         assert seen == [r["comment"] for r in reversed(commented)]  # newest first, no gap, no repeat
 
+        # The consumer's term packer has packed every day with comments: themes below read packed days.
+        async def unpacked_and_packed() -> tuple[int, int]:
+            conn = await asyncpg.connect(database_url)
+            try:
+                return (
+                    await conn.fetchval("SELECT count(*) FROM feedback.term_days_changed WHERE project = $1", name),
+                    await conn.fetchval("SELECT count(*) FROM feedback.term_day_vectors WHERE project = $1", name),
+                )
+            finally:
+                await conn.close()
+
+        name = project.project
+        await eventually(unpacked_and_packed, lambda counts: counts[0] == 0 and counts[1] > 0)
         themes = await get("/satisfaction/nps/themes", min_count=2)
         assert themes["detractors"][0]["term"] == "crash"
         assert themes["detractors"][0]["detractors"] == 3

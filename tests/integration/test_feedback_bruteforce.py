@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+import pytest
 
 from pulse_common.events import FeedbackResponded, SessionUpdated, UsageEventRecorded, UserDeleted
 from pulse_common.periods import local_midnight, period_start
@@ -25,9 +26,13 @@ from pulse_feedback.figures import figures
 from pulse_feedback.language import set_language
 from pulse_feedback.projections.crashes import CrashesProjection
 from pulse_feedback.projections.satisfaction import SatisfactionProjection
+from pulse_feedback.projections.term_packer import pack_changed_days
 from pulse_feedback.projections.usage_context import UsageContextProjection
+from pulse_feedback.queries import themes as queries_themes
+from pulse_feedback.routes.satisfaction import SIDES
 from pulse_feedback.scores import Kind
 from pulse_feedback.settings import FeedbackSettings
+from pulse_feedback.themes import top_terms, weighted_log_odds
 from tests.helpers import create_topic, produce_events
 from tests.integration.harness import running, wait_applied
 from tests.integration.ingest_app import new_project
@@ -309,6 +314,61 @@ async def check_rollups_match_rows(pool: asyncpg.Pool, project: str) -> None:
     assert terms == 0
 
 
+async def check_themes(client: httpx.AsyncClient, pool: asyncpg.Pool, project: str) -> None:
+    """Themes equal the definition (themes.weighted_log_odds, top_terms) applied to term counts recomputed from the
+    stored comments, whatever mix of packed and changed days the window holds."""
+    checked = 0
+    for kind in ("nps", "csat", "ces"):
+        for first, last in ((FIRST, LAST), (FIRST + timedelta(days=2), LAST - timedelta(days=1))):
+            rows = await pool.fetch(
+                """
+                WITH words AS (
+                    SELECT r.response_id, r.responded_at, r.side, w.lexeme, p.pos
+                    FROM feedback.responses r, unnest(r.comment_search) w, unnest(w.positions) p(pos)
+                    WHERE r.project = $1 AND r.kind = $2 AND r.day BETWEEN $3 AND $4
+                )
+                SELECT response_id, responded_at, side, lexeme AS term FROM words
+                UNION SELECT a.response_id, a.responded_at, a.side, a.lexeme || ' ' || b.lexeme
+                FROM words a JOIN words b ON b.response_id = a.response_id AND b.pos = a.pos + 1
+                """,
+                project,
+                kind,
+                first,
+                last,
+            )
+            sides: dict[str, Counter[str]] = {"bad": Counter(), "neutral": Counter(), "good": Counter()}
+            newest: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+            for r in rows:
+                sides[r["side"]][r["term"]] += 1
+                newest.setdefault((r["side"], r["term"]), []).append((r["responded_at"], str(r["response_id"])))
+            prior = sides["bad"] + sides["neutral"] + sides["good"]
+            scores = weighted_log_odds(sides["bad"], sides["good"], prior)
+            for limit, min_count in ((15, 3), (100, 1)):
+                bad, good = top_terms(scores, limit=limit, min_count=min_count)
+                answer = await client.get(
+                    f"/v1/projects/{project}/satisfaction/{kind}/themes",
+                    params={"from": first.isoformat(), "to": last.isoformat(), "limit": limit, "min_count": min_count},
+                )
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                bad_name, good_name = SIDES[kind]
+                assert [(t["term"], t["z"]) for t in body[bad_name]] == [(t.term, round(t.z, 3)) for t in bad]
+                assert [(t["term"], t["z"]) for t in body[good_name]] == [(t.term, round(-t.z, 3)) for t in good]
+                assert [t[bad_name] for t in body[bad_name]] == [t.count for t in bad]
+                for side, name, chosen in (("bad", bad_name, bad), ("good", good_name, good)):
+                    for listed, term in zip(body[name], chosen, strict=True):
+                        expected = [i for _, i in sorted(newest[(side, term.term)], reverse=True)[:2]]
+                        assert [e["response_id"] for e in listed["examples"]] == expected, (side, term.term)
+                checked += len(bad) + len(good)
+    assert checked > 0
+
+
+async def pack_everything(pool: asyncpg.Pool) -> None:
+    while await pack_changed_days(pool):
+        pass
+    assert await pool.fetchval("SELECT count(*) FROM feedback.term_days_changed") == 0
+
+
 async def stop_word_counted(pool: asyncpg.Pool, project: str) -> int:
     count: int = await pool.fetchval(
         "SELECT coalesce(sum(responses), 0) FROM feedback.term_days WHERE project = $1 AND term = 'the'", project
@@ -322,7 +382,7 @@ def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 async def test_feedback_endpoints_equal_a_brute_force_recomputation(
-    settings: CommonSettings, pool: asyncpg.Pool
+    settings: CommonSettings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = await new_project(pool, timezone="America/New_York")
     history = random_history(project.project)
@@ -389,6 +449,14 @@ async def test_feedback_endpoints_equal_a_brute_force_recomputation(
         await check_everything(
             client, project.project, Reference(History(history.responses, history.usage, history.sessions))
         )
+        # Themes from term_days alone (nothing packed yet), then from packed days alone.
+        await check_themes(client, pool, project.project)
+        await pack_everything(pool)
+        await check_themes(client, pool, project.project)
+        # Examples a few newest comments do not hold come from all of the window's.
+        monkeypatch.setattr(queries_themes, "RECENT_COMMENTS", 3)
+        await check_themes(client, pool, project.project)
+        monkeypatch.undo()
 
         # An identify arriving after the responses it concerns restates their traits.
         await produce_events(settings.kafka_bootstrap, usage_topic, [late_identify])
@@ -409,6 +477,11 @@ async def test_feedback_endpoints_equal_a_brute_force_recomputation(
         await wait_applied(pool, CrashesProjection.name, sessions_topic, len(history.sessions) + 1)
         await check_everything(client, project.project, Reference(history, frozenset({gone})))
         await check_rollups_match_rows(pool, project.project)
+        # The deleted user's days changed since packed: themes from a mix of packed and changed days.
+        changed = "SELECT count(*) FROM feedback.term_days_changed WHERE project = $1"
+        packed = "SELECT count(*) FROM feedback.term_day_vectors WHERE project = $1"
+        assert 0 < await pool.fetchval(changed, project.project) < await pool.fetchval(packed, project.project)
+        await check_themes(client, pool, project.project)
         for table in ("responses", "trait_changes", "feature_adopters", "crash_days", "session_states"):
             assert await pool.fetchval(f"SELECT count(*) FROM feedback.{table} WHERE distinct_id = $1", gone) == 0
 
@@ -432,3 +505,6 @@ async def test_feedback_endpoints_equal_a_brute_force_recomputation(
         await check_rollups_match_rows(pool, project.project)
         # ... and so do themes: "the" is a stop word in English, a word like any other in the simple configuration.
         assert await stop_word_counted(pool, project.project) > 0
+        await check_themes(client, pool, project.project)
+        await pack_everything(pool)
+        await check_themes(client, pool, project.project)

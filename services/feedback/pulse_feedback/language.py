@@ -40,4 +40,11 @@ async def set_language(conn: Connection, project: str, language: str) -> int:
         )
         await conn.execute("DELETE FROM feedback.term_days WHERE project = $1", project)
         await add_terms(conn, [(project, r["response_id"]) for r in commented], +1)
+        # Every packed day holds the old language's terms: read from term_days until packed again.
+        await conn.execute(
+            "INSERT INTO feedback.term_days_changed (project, kind, day, changed_at) "
+            "SELECT project, kind, day, now() FROM feedback.term_day_vectors WHERE project = $1 "
+            "ON CONFLICT (project, kind, day) DO UPDATE SET changed_at = excluded.changed_at",
+            project,
+        )
     return len(commented)

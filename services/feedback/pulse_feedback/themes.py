@@ -27,12 +27,15 @@ class TermScore:
 
 
 def weighted_log_odds(
-    side: Mapping[str, int], other: Mapping[str, int], prior: Mapping[str, int]
+    side: Mapping[str, int],
+    other: Mapping[str, int],
+    prior: Mapping[str, int],
+    totals: tuple[int, int, int] | None = None,
 ) -> dict[str, TermScore]:
     """Every term with a positive prior, scored for ``side`` against ``other`` (positive z: over-represented in
-    ``side``)."""
-    n_i, n_j = sum(side.values()), sum(other.values())
-    a_0 = sum(prior.values())
+    ``side``). ``totals`` (n_i, n_j, alpha_0), when given, are those of a larger vocabulary than the terms passed:
+    the candidates of a window are scored as if every term were there."""
+    n_i, n_j, a_0 = totals or (sum(side.values()), sum(other.values()), sum(prior.values()))
     scores: dict[str, TermScore] = {}
     for term, a_w in prior.items():
         if a_w <= 0:

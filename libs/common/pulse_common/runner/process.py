@@ -5,7 +5,7 @@ the process exits non-zero and resumes from its stored offsets when restarted.""
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -20,10 +20,16 @@ from pulse_common.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 ProjectionFactory = Callable[[asyncpg.Pool], Projection[Any]]
+# Work beside the runners on the same pool (e.g. compaction), until the stop event is set.
+BackgroundTask = Callable[[asyncpg.Pool, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def run_projections(
-    settings: CommonSettings, factories: Sequence[ProjectionFactory], *, max_records: int = 5000
+    settings: CommonSettings,
+    factories: Sequence[ProjectionFactory],
+    *,
+    max_records: int = 5000,
+    background: Sequence[BackgroundTask] = (),
 ) -> None:
     """Run until SIGTERM/SIGINT; raise on any database or broker failure."""
     if settings.kafka_create_topics:
@@ -33,7 +39,7 @@ async def run_projections(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as resources:
-        pool = await create_pool(settings.dsn, min_size=1, max_size=len(factories) + 2)
+        pool = await create_pool(settings.dsn, min_size=1, max_size=len(factories) + len(background) + 2)
         resources.push_async_callback(pool.close)
         producer = build_producer(settings, client_id="pulse-consumer-deadletters")
         await producer.start()
@@ -59,6 +65,8 @@ async def run_projections(
             async with asyncio.TaskGroup() as group:
                 for runner in runners:
                     group.create_task(runner.run(stop), name=runner.name)
+                for task in background:
+                    group.create_task(task(pool, stop))
         except* Exception as failures:
             # Logged here, before the clients close: closing them on a dead broker may raise errors of its own.
             for failure in failures.exceptions:

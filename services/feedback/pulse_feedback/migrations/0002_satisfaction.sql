@@ -70,6 +70,39 @@ CREATE TABLE feedback.term_days (
     PRIMARY KEY (project, kind, day, side, term)
 );
 
+-- Themes sum a window's term counts: tens of thousands of terms a day. term_days is where consumers add and remove
+-- counts; a packer copies each changed day into one row of arrays (term ids and counts per side, int4
+-- little-endian, uncompressed) that a read sums in a few milliseconds. A day changed since it was packed is
+-- listed in term_days_changed, and reads take it from term_days instead, so themes are exact at every moment.
+CREATE TABLE feedback.terms (
+    project text NOT NULL,
+    term    text NOT NULL,
+    term_id int  NOT NULL,  -- numbered from 1 per project by the packer, so a window's ids index a short array
+    PRIMARY KEY (project, term),
+    UNIQUE (project, term_id)
+);
+CREATE TABLE feedback.term_day_vectors (
+    project  text  NOT NULL,
+    kind     text  NOT NULL,
+    day      date  NOT NULL,
+    term_ids bytea NOT NULL,
+    bad      bytea NOT NULL,
+    neutral  bytea NOT NULL,
+    good     bytea NOT NULL,
+    PRIMARY KEY (project, kind, day)
+);
+ALTER TABLE feedback.term_day_vectors
+    ALTER COLUMN term_ids SET STORAGE EXTERNAL, ALTER COLUMN bad SET STORAGE EXTERNAL,
+    ALTER COLUMN neutral SET STORAGE EXTERNAL, ALTER COLUMN good SET STORAGE EXTERNAL;
+CREATE TABLE feedback.term_days_changed (
+    project    text        NOT NULL,
+    kind       text        NOT NULL,
+    day        date        NOT NULL,
+    changed_at timestamptz NOT NULL,
+    PRIMARY KEY (project, kind, day)
+);
+CREATE INDEX term_days_changed_oldest ON feedback.term_days_changed (changed_at);
+
 -- Identify traits with the event time they were set at; a user's traits at time t are the latest values before t.
 CREATE TABLE feedback.trait_changes (
     project     text        NOT NULL,

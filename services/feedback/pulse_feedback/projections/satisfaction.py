@@ -176,6 +176,25 @@ async def add_terms(conn: Connection, responses: Sequence[tuple[str, UUID]], sig
         [r for _, r in responses],
         sign,
     )
+    await mark_term_days_changed(conn, responses)
+
+
+async def mark_term_days_changed(conn: Connection, responses: Sequence[tuple[str, UUID]]) -> None:
+    """List the days of these responses' comments as changed since packed (term_vectors). An update, not a bare
+    insert, so a packer that already claimed the day waits for this transaction and reads its counts."""
+    await conn.execute(
+        """
+        INSERT INTO feedback.term_days_changed AS c (project, kind, day, changed_at)
+        SELECT DISTINCT r.project, r.kind, r.day, now()
+        FROM unnest($1::text[], $2::uuid[]) AS k(project, response_id)
+        JOIN feedback.responses r ON r.project = k.project AND r.response_id = k.response_id
+        WHERE r.comment_search IS NOT NULL
+        ORDER BY 1, 2, 3
+        ON CONFLICT (project, kind, day) DO UPDATE SET changed_at = excluded.changed_at
+        """,
+        [p for p, _ in responses],
+        [r for _, r in responses],
+    )
 
 
 async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> Counter[ScoreDayKey]:

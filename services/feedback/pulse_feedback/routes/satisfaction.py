@@ -32,7 +32,8 @@ from pulse_feedback.queries import scores, themes
 from pulse_feedback.queries.filters import ResponseFilter
 from pulse_feedback.routes.common import KindPath, feedback_read
 from pulse_feedback.settings import FeedbackSettings
-from pulse_feedback.themes import top_terms, weighted_log_odds
+from pulse_feedback.term_vectors import leading_ids, log_odds_z
+from pulse_feedback.themes import TermScore, top_terms, weighted_log_odds
 
 Name = Annotated[str | None, Query(min_length=1, max_length=200)]
 BREAKDOWN_DIMENSIONS = ("feature", "release", "channel", "survey")
@@ -195,13 +196,8 @@ async def get_themes(
     read = await feedback_read(request, project, start, end, (SatisfactionProjection.name,))
     view = read.view
     pool = pool_of(request)
-    counts = await themes.term_counts(pool, project, kind, view.start, view.end)
-    prior: Counter[str] = Counter()
-    for side_counts in counts.values():
-        prior.update(side_counts)
-    bad_leaning, good_leaning = top_terms(
-        weighted_log_odds(counts["bad"], counts["good"], prior), limit=limit, min_count=min_count
-    )
+    window_terms = await themes.window_terms(pool, project, kind, view.start, view.end)
+    bad_leaning, good_leaning = await _leading_terms(pool, project, window_terms, limit, min_count)
     window = (local_midnight(view.start, view.zone), local_midnight(view.end + timedelta(days=1), view.zone))
     wanted = [("bad", t.term) for t in bad_leaning] + [("good", t.term) for t in good_leaning]
     found = await themes.examples(pool, project, kind, window, wanted)
@@ -224,6 +220,32 @@ async def get_themes(
     payload = {**read.context(kind=kind), "definitions": {"themes": THEMES_DEFINITION}, **leaning}
     rows = [{"leans": side, **term} for side, terms in leaning.items() for term in terms]
     return represent(request, payload, rows, ("leans", "term", "z", "log_odds", bad_name, good_name))
+
+
+async def _leading_terms(
+    pool: asyncpg.Pool, project: str, window: themes.WindowTerms, limit: int, min_count: int
+) -> tuple[list[TermScore], list[TermScore]]:
+    """The terms leaning to each side: candidates chosen over every term id at once, then scored and ordered by the
+    scalar definition (themes.weighted_log_odds) with the whole window's totals."""
+    bad, good = window.counts[0], window.counts[2]
+    prior = window.counts.sum(axis=0)
+    z = log_odds_z(bad, good, prior)
+    candidates = {
+        int(i)
+        for i in (
+            *leading_ids(z, bad, limit=limit, min_count=min_count),
+            *leading_ids(-z, good, limit=limit, min_count=min_count),
+        )
+    }
+    names = await themes.term_names(pool, project, (i for i in candidates if i not in window.unnumbered))
+    names.update({i: window.unnumbered[i] for i in candidates if i in window.unnumbered})
+    scores = weighted_log_odds(
+        {names[i]: int(bad[i]) for i in candidates},
+        {names[i]: int(good[i]) for i in candidates},
+        {names[i]: int(prior[i]) for i in candidates},
+        totals=(int(bad.sum()), int(good.sum()), int(prior.sum())),
+    )
+    return top_terms(scores, limit=limit, min_count=min_count)
 
 
 def satisfaction_router() -> APIRouter:
