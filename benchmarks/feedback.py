@@ -209,6 +209,12 @@ def reads_of(base: str, window: dict[str, str], cursor: str) -> list[Read]:
             f"{base}/satisfaction/nps",
             {**window, "release": f"app@{RELEASES - 2}.0", "segment": "plan:pro"},
         ),
+        ("nps channel+segment", f"{base}/satisfaction/nps", {**window, "channel": "email", "segment": "plan:pro"}),
+        (
+            "nps survey+segment",
+            f"{base}/satisfaction/nps",
+            {**window, "survey": "relationship-nps", "segment": "plan:pro"},
+        ),
         ("csat by day", f"{base}/satisfaction/csat", {**window, "interval": "day"}),
         ("breakdown feature", breakdown, {**window, "by": "feature"}),
         ("breakdown release", breakdown, {**window, "by": "release"}),

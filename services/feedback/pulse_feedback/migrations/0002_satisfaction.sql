@@ -40,6 +40,16 @@ CREATE TABLE feedback.responses (
 CREATE INDEX responses_newest ON feedback.responses (project, responded_at DESC, response_id DESC);
 CREATE INDEX responses_by_day ON feedback.responses (kind, project, day)
     INCLUDE (score, day_end, distinct_id, feature, release, channel, survey);
+-- Filters combined with each other or with a segment (the rollups hold one group at a time): the window's
+-- responses of one feature, release, channel or survey, with what the other filters compare, from the index alone.
+CREATE INDEX responses_by_feature ON feedback.responses (kind, project, feature, day)
+    INCLUDE (score, release, channel, survey, traits);
+CREATE INDEX responses_by_release ON feedback.responses (kind, project, release, day)
+    INCLUDE (score, feature, channel, survey, traits);
+CREATE INDEX responses_by_channel ON feedback.responses (kind, project, channel, day)
+    INCLUDE (score, feature, release, survey, traits);
+CREATE INDEX responses_by_survey ON feedback.responses (kind, project, survey, day)
+    INCLUDE (score, feature, release, channel, traits);
 CREATE INDEX responses_by_user ON feedback.responses (distinct_id, project) INCLUDE (kind, day, score);
 CREATE INDEX responses_search ON feedback.responses USING gin (comment_search);
 
