@@ -84,10 +84,10 @@ def start_service(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> It
     started: list[Service] = []
 
     def start(module: str, *args: str, http: bool = True, wait: bool = True, **env: str) -> Service:
-        port = free_port() if http else None
+        """``http``: an API (wait until ready); else a consumer, whose health and metrics endpoint gets a port."""
+        port = free_port()
         environment = service_env(database_url, kafka_bootstrap, **env)
-        if port is not None:
-            environment["PULSE_PORT"] = str(port)
+        environment["PULSE_PORT" if http else "PULSE_CONSUMER_PORT"] = str(port)
         log_path = tmp_path / f"{module}-{len(started)}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(

@@ -9,6 +9,7 @@ from pulse_common.db import create_pool
 from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
+from pulse_common.telemetry.http import instrument
 from pulse_feedback.routes.responses import responses_router
 from pulse_feedback.routes.satisfaction import satisfaction_router
 from pulse_feedback.settings import FeedbackSettings
@@ -27,12 +28,14 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
 
     app = FastAPI(title="Pulse feedback", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    registry = service_registry()
+    instrument(app, registry)
     install_error_handlers(app)
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")
 
-    app.include_router(health_router({"database": database_ready}, service_registry()))
+    app.include_router(health_router({"database": database_ready}, registry))
     app.include_router(satisfaction_router())
     app.include_router(responses_router())
     return app

@@ -35,4 +35,5 @@ async def run_consumer(settings: FeedbackSettings) -> None:
         projection_factories(settings),
         max_records=settings.consumer_max_records,
         background=[term_packer],
+        http=(settings.host, settings.consumer_port),
     )

@@ -11,6 +11,8 @@ from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
 from pulse_common.kafka import build_producer, ensure_topics
+from pulse_common.telemetry.catalog import IngestMetrics
+from pulse_common.telemetry.http import instrument
 from pulse_ingest.pipeline import IngestPipeline
 from pulse_ingest.publisher import Publisher
 from pulse_ingest.ratelimit import TokenBuckets
@@ -30,8 +32,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
         producer = build_producer(settings, client_id="pulse-ingest")
         await producer.start()
         app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
-        app.state.publisher = Publisher(producer, timeout_s=settings.publish_timeout_s)
-        app.state.pipeline = IngestPipeline(app.state.publisher, RecentEventIds(settings.recent_ids_capacity))
+        metrics: IngestMetrics = app.state.ingest_metrics
+        app.state.publisher = Publisher(
+            producer, timeout_s=settings.publish_timeout_s, duration=metrics.publish_duration
+        )
+        app.state.pipeline = IngestPipeline(app.state.publisher, RecentEventIds(settings.recent_ids_capacity), metrics)
         app.state.rate_limits = TokenBuckets(settings.rate_limit_events_per_s, settings.rate_limit_burst)
         app.state.pool = pool
         try:
@@ -44,6 +49,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app.state.settings = settings
     registry = service_registry()
     app.state.registry = registry
+    app.state.ingest_metrics = IngestMetrics.create(registry)
+    instrument(app, registry)
     install_error_handlers(app)
     # Browser SDKs send from any origin with the write key; no cookies are involved.
     app.add_middleware(

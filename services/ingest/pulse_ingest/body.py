@@ -102,4 +102,5 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks.append(out)
     if not inflater.finished():
         raise ApiError(400, "invalid_encoding", f"the {encoding} body is truncated")
+    request.state.body_bytes = size  # for the request-size histogram, observed with the request's stream
     return b"".join(chunks)

@@ -1,7 +1,7 @@
 """What every ingest endpoint does once it has turned a request into events and rejections: report duplicates,
 publish accepted events and dead letters for rejected ones, wait for the broker, and write the receipt."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,7 +9,8 @@ import msgspec
 
 from pulse_common import codec, topics
 from pulse_common.events import DeadLetter, Event
-from pulse_ingest.publisher import Publisher
+from pulse_common.telemetry.catalog import IngestMetrics
+from pulse_ingest.publisher import BrokerUnavailable, Publisher
 from pulse_ingest.receipts import Receipt
 from pulse_ingest.recent import RecentEventIds
 from pulse_ingest.rejections import Rejection
@@ -32,9 +33,10 @@ Outcome = Accepted | Rejection
 
 
 class IngestPipeline:
-    def __init__(self, publisher: Publisher, recent: RecentEventIds) -> None:
+    def __init__(self, publisher: Publisher, recent: RecentEventIds, metrics: IngestMetrics) -> None:
         self._publisher = publisher
         self._recent = recent
+        self._metrics = metrics
 
     async def settle(self, project: str, stream: str, outcomes: list[Outcome], received_at: datetime) -> Receipt:
         """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge."""
@@ -57,10 +59,24 @@ class IngestPipeline:
         for rejection in receipt.rejected:
             letter = _dead_letter(project, stream, rejection, received_at)
             messages[topics.DEADLETTER].append((project.encode(), codec.encode(letter)))
-        await self._publisher.publish_all(messages)
+        try:
+            await self._publisher.publish_all(messages)
+        except BrokerUnavailable:
+            self._metrics.events.labels(stream, "unavailable", "").inc(len(outcomes))
+            raise
         self._recent.remember(item.event.event_id for item in accepted if item.deduplicable)
         receipt.accepted = len(accepted)
+        self._count(stream, receipt)
         return receipt
+
+    def _count(self, stream: str, receipt: Receipt) -> None:
+        events = self._metrics.events
+        if receipt.accepted:
+            events.labels(stream, "accepted", "").inc(receipt.accepted)
+        if receipt.duplicates:
+            events.labels(stream, "duplicate", "").inc(len(receipt.duplicates))
+        for code, count in Counter(r.code for r in receipt.rejected).items():
+            events.labels(stream, "rejected", code).inc(count)
 
 
 def _dead_letter(project: str, stream: str, rejection: Rejection, received_at: datetime) -> DeadLetter:

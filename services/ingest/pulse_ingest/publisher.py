@@ -8,12 +8,14 @@ it is large) and settles the waiting requests when the broker acknowledges it.
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from prometheus_client import Histogram
 
 from pulse_common.kafka import KeyPartitioner
 
@@ -34,9 +36,10 @@ class _PartitionQueue:
 
 
 class Publisher:
-    def __init__(self, producer: AIOKafkaProducer, *, timeout_s: float) -> None:
+    def __init__(self, producer: AIOKafkaProducer, *, timeout_s: float, duration: Histogram | None = None) -> None:
         self._producer = producer
         self._timeout_s = timeout_s
+        self._duration = duration  # pulse_ingest_publish_duration_seconds
         self._partitioner = KeyPartitioner()
         self._queues: dict[tuple[str, int], _PartitionQueue] = defaultdict(_PartitionQueue)
         self._drainers: set[asyncio.Task[None]] = set()
@@ -50,13 +53,20 @@ class Publisher:
         count = sum(len(items) for items in messages.values())
         if not count:
             return
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
                 waiters = [await self._enqueue(topic, items) for topic, items in messages.items() if items]
                 await asyncio.gather(*(w for group in waiters for w in group))
         except (KafkaError, TimeoutError) as exc:
+            self._observe("failed", started)
             log.warning("the broker did not acknowledge %d messages: %r", count, exc)
             raise BrokerUnavailable(f"the broker did not acknowledge {count} messages: {exc!r}") from exc
+        self._observe("acknowledged", started)
+
+    def _observe(self, outcome: str, started: float) -> None:
+        if self._duration is not None:
+            self._duration.labels(outcome).observe(time.perf_counter() - started)
 
     async def _enqueue(self, topic: str, messages: Sequence[Message]) -> list[asyncio.Future[None]]:
         partitions = sorted(await self._producer.partitions_for(topic))

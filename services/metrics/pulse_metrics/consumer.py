@@ -27,4 +27,9 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
 
 
 async def run_consumer(settings: MetricsSettings) -> None:
-    await run_projections(settings, projection_factories(settings), max_records=settings.consumer_max_records)
+    await run_projections(
+        settings,
+        projection_factories(settings),
+        max_records=settings.consumer_max_records,
+        http=(settings.host, settings.consumer_port),
+    )

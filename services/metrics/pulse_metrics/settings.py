@@ -13,3 +13,9 @@ class MetricsSettings(ReadApiSettings):
     sessions_topic: str = SESSIONS
     deadletter_topic: str = DEADLETTER
     consumer_max_records: int = Field(default=5000, ge=1)
+    # The consumer process's health and Prometheus endpoint (on ``host``).
+    consumer_port: int = Field(default=9101, ge=1, le=65535)
+    # The crash-free gauge of the newest adopted releases (release_watch): how often, and the sessions over 24 h
+    # a release needs before its rate counts.
+    release_watch_every_s: float = Field(default=60.0, gt=0)
+    release_watch_min_sessions: int = Field(default=100, ge=1)

@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pulse_common.telemetry.http import record_error_code
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
@@ -30,30 +32,38 @@ def _describe_validation(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+def _answer(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    record_error_code(request.scope, code)
+    return error_response(status, code, message, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return _answer(request, exc.status, exc.code, exc.message, exc.headers)
 
-    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(400, "invalid_parameter", _describe_validation(list(exc.errors())))
+        return _answer(request, 400, "invalid_parameter", _describe_validation(list(exc.errors())))
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        return _answer(request, exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
-    async def on_query_timeout(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(
+    async def on_query_timeout(request: Request, exc: Exception) -> JSONResponse:
+        return _answer(
+            request,
             503,
             "query_timeout",
             "the database did not answer in time; retry, or ask for a shorter range (a segment reads per-user rows)",
             {"Retry-After": "5"},
         )
 
-    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(503, "database_unavailable", "the database is unreachable; retry", {"Retry-After": "5"})
+    async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        return _answer(request, 503, "database_unavailable", "the database is unreachable; retry", {"Retry-After": "5"})
 
     app.add_exception_handler(ApiError, on_api_error)
     # Infrastructure failures are retryable (503 + Retry-After), never a bare 500.

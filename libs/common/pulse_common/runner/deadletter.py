@@ -10,11 +10,13 @@ from pulse_common import codec, topics
 from pulse_common.events import DeadLetter
 from pulse_common.runner.projection import SourceRecord
 
+UNDECODABLE = "undecodable"  # the code of a record no decoder of its topic understands
+
 
 def poison_letter(consumer: str, record: SourceRecord, reason: str) -> DeadLetter:
     return DeadLetter(
         origin=consumer,
-        code="undecodable",
+        code=UNDECODABLE,
         reason=reason,
         failed_at=datetime.now(UTC),
         source_topic=record.topic,

@@ -12,10 +12,14 @@ from typing import Any
 import asyncpg
 
 from pulse_common.db import create_pool
+from pulse_common.http.health import service_registry
 from pulse_common.kafka import build_consumer, build_producer, ensure_topics
+from pulse_common.runner.endpoint import consumer_app, serve_until
 from pulse_common.runner.projection import Projection
 from pulse_common.runner.runner import ProjectionRunner
 from pulse_common.settings import CommonSettings
+from pulse_common.telemetry.catalog import ConsumerMetrics
+from pulse_common.telemetry.progress import ConsumerProgressCollector
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,10 @@ async def run_projections(
     *,
     max_records: int = 5000,
     background: Sequence[BackgroundTask] = (),
+    http: tuple[str, int] | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT; raise on any database or broker failure."""
+    """Run until SIGTERM/SIGINT; raise on any database or broker failure. ``http``: where to serve health and
+    Prometheus metrics (consumer.endpoint)."""
     if settings.kafka_create_topics:
         await ensure_topics(settings.kafka_bootstrap)
     stop = asyncio.Event()
@@ -44,7 +50,9 @@ async def run_projections(
         producer = build_producer(settings, client_id="pulse-consumer-deadletters")
         await producer.start()
         resources.push_async_callback(producer.stop)
-        runners = []
+        registry = service_registry()
+        metrics = ConsumerMetrics.create(registry)
+        runners: list[ProjectionRunner[Any]] = []
         for factory in factories:
             projection = factory(pool)
             consumer = build_consumer(settings, group_id=projection.name, client_id=projection.name)
@@ -59,14 +67,20 @@ async def run_projections(
                     producer=producer,
                     max_records=max_records,
                     broker_unreachable_s=settings.kafka_unreachable_exit_s,
+                    metrics=metrics,
                 )
             )
+        registry.register(ConsumerProgressCollector(runners))
         try:
             async with asyncio.TaskGroup() as group:
                 for runner in runners:
                     group.create_task(runner.run(stop), name=runner.name)
                 for task in background:
                     group.create_task(task(pool, stop))
+                if http is not None:
+                    silence_s = max(10.0, settings.kafka_unreachable_exit_s / 2)
+                    app = consumer_app(pool, runners, registry, broker_silence_s=silence_s)
+                    group.create_task(serve_until(app, *http, stop), name="http")
         except* Exception as failures:
             # Logged here, before the clients close: closing them on a dead broker may raise errors of its own.
             for failure in failures.exceptions:

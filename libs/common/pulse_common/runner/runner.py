@@ -28,6 +28,7 @@ from pulse_common.codec import UndecodableMessage
 from pulse_common.events import DeadLetter
 from pulse_common.runner import deadletter, tracking
 from pulse_common.runner.projection import E, Projection, SourceRecord
+from pulse_common.telemetry.catalog import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,27 @@ class RunnerStats:
 BatchObserver = Callable[[BatchResult], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class PartitionProgress:
+    topic: str
+    partition: int
+    stored_offset: int
+    highwater: int | None
+    as_of: datetime | None
+
+    @property
+    def lag(self) -> int | None:
+        """Records not yet applied; None before the first fetch tells the high-water mark."""
+        return None if self.highwater is None else max(0, self.highwater - self.stored_offset)
+
+
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: "ProjectionRunner[E]") -> None:
         self._runner = runner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # Nothing to flush: every applied batch is already committed in Postgres.
-        return None
+        self._runner.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._runner.seek_to_stored_offsets(assigned)
@@ -91,9 +106,13 @@ class ProjectionRunner(Generic[E]):
         caught_up_interval_s: float = 1.0,
         broker_unreachable_s: float = 30.0,
         after_db_commit: BatchObserver | None = None,
+        metrics: ConsumerMetrics | None = None,
     ) -> None:
         self.projection = projection
         self.stats = RunnerStats()
+        self._metrics = metrics
+        # Per assigned partition: the offset stored with the projection's rows and its as_of (None until known).
+        self._progress: dict[tuple[str, int], tuple[int, datetime | None]] = {}
         self._pool = pool
         self._consumer = consumer
         self._producer = producer
@@ -141,7 +160,9 @@ class ProjectionRunner(Generic[E]):
         keys = [(tp.topic, tp.partition) for tp in assigned]
         stored = await tracking.ensure_offsets(self._pool, self.name, keys)
         for tp in assigned:
-            self._consumer.seek(tp, stored.get((tp.topic, tp.partition), 0))
+            offset = stored.get((tp.topic, tp.partition), 0)
+            self._consumer.seek(tp, offset)
+            self._progress[(tp.topic, tp.partition)] = (offset, None)
         self.stats.assignments.append(frozenset(keys))
         log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
 
@@ -159,6 +180,7 @@ class ProjectionRunner(Generic[E]):
 
     async def _apply_once(self, records: list[SourceRecord], fetched_at: datetime) -> None:
         partitions = {(r.topic, r.partition) for r in records}
+        started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
             stored = await tracking.lock_offsets(conn, self.name, partitions)
             # Records below the stored offset were applied already (a replay, or another consumer got there first).
@@ -183,7 +205,10 @@ class ProjectionRunner(Generic[E]):
             new_events = _first_of_each(events, claimed)
             await self.projection.apply(conn, new_events)
             next_offsets = _next_offsets(fresh)
-            await tracking.advance_offsets(conn, self.name, self._positions(fresh, next_offsets, fetched_at))
+            positions = self._positions(fresh, next_offsets, fetched_at)
+            await tracking.advance_offsets(conn, self.name, positions)
+        for topic, partition, next_offset, as_of in positions:
+            self._progress[(topic, partition)] = (next_offset, as_of)
         result = BatchResult(
             applied=len(new_events),
             duplicates=len(events) - len(new_events),
@@ -191,7 +216,7 @@ class ProjectionRunner(Generic[E]):
             dead_lettered=len(poison),
             next_offsets=next_offsets,
         )
-        self._count(result)
+        self._count(result, time.perf_counter() - started)
         if self._after_db_commit is not None:
             await self._after_db_commit(result)
         await self._commit_advisory(next_offsets)
@@ -240,6 +265,8 @@ class ProjectionRunner(Generic[E]):
                 caught_up.append((tp.topic, tp.partition, position))
         if caught_up:
             await tracking.mark_caught_up(self._pool, self.name, caught_up, fetched_at)
+            for topic, partition, position in caught_up:
+                self._progress[(topic, partition)] = (position, fetched_at)
         self._last_caught_up_mark = time.monotonic()
 
     async def _check_broker(self) -> None:
@@ -290,12 +317,35 @@ class ProjectionRunner(Generic[E]):
         await self._consumer.seek_to_beginning(tp)
         self.stats.logs_restarted += 1
 
-    def _count(self, result: BatchResult) -> None:
+    def _count(self, result: BatchResult, seconds: float) -> None:
         self.stats.batches += 1
         self.stats.applied += result.applied
         self.stats.duplicates += result.duplicates
         self.stats.below_stored_offset += result.below_stored_offset
         self.stats.dead_lettered += result.dead_lettered
+        if self._metrics is not None:
+            self._metrics.applied.labels(self.name).inc(result.applied)
+            self._metrics.duplicates.labels(self.name).inc(result.duplicates)
+            if result.dead_lettered:
+                self._metrics.dead_lettered.labels(self.name, deadletter.UNDECODABLE).inc(result.dead_lettered)
+            self._metrics.batch_duration.labels(self.name).observe(seconds)
+
+    def forget(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            self._progress.pop((tp.topic, tp.partition), None)
+
+    def progress(self) -> list[PartitionProgress]:
+        """Each assigned partition's stored offset, fetch high-water mark (None until fetched) and as_of."""
+        return [
+            PartitionProgress(
+                topic, partition, offset, self._consumer.highwater(TopicPartition(topic, partition)), as_of
+            )
+            for (topic, partition), (offset, as_of) in sorted(self._progress.items())
+        ]
+
+    def broker_silent_s(self) -> float:
+        """Seconds since the broker last answered this runner."""
+        return time.monotonic() - self._broker_last_seen
 
 
 def _first_of_each(events: Sequence[E], claimed: set[UUID]) -> list[E]:

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from pulse_common.http.errors import ApiError
+from pulse_common.telemetry.catalog import IngestMetrics
 from pulse_ingest.auth import project_of_write_key
 from pulse_ingest.event_time import TimeRules
 from pulse_ingest.pipeline import IngestPipeline, Outcome
@@ -56,6 +57,9 @@ async def settle(
 ) -> JSONResponse:
     """Publish, wait for the broker, answer with the receipt (503 with Retry-After when the broker fails)."""
     pipeline: IngestPipeline = request.app.state.pipeline
+    metrics: IngestMetrics = request.app.state.ingest_metrics
+    metrics.request_events.labels(stream).observe(len(outcomes))
+    metrics.request_bytes.labels(stream).observe(getattr(request.state, "body_bytes", 0))
     try:
         receipt = await pipeline.settle(project, stream, outcomes, received_at)
     except BrokerUnavailable as exc:

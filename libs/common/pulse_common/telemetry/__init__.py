@@ -1,0 +1,1 @@
+"""Prometheus metrics: every name declared once (catalog), HTTP request instrumentation, consumer progress."""
