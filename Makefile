@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean
+.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## up: create .venv, install, start broker + services in the background, create the demo project, print keys
-up: $(STAMP)
-	$(BIN)/pulse stack up
+## (PROMETHEUS=1: also a Prometheus on 127.0.0.1:9090 scraping them, with the alert rules)
+up: $(STAMP) $(if $(PROMETHEUS),tools)
+	$(BIN)/pulse stack up $(if $(PROMETHEUS),--prometheus)
 
 ## down: stop what `make up` started
 down:
@@ -27,8 +28,13 @@ status: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/pulse migrate
 
+## tools: promtool and prometheus from Debian's package (rule tests, /metrics lint, `make up PROMETHEUS=1`)
+tools:
+	@command -v promtool >/dev/null || { apt-get update -qq || true; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
 ## test: lint, types, then unit, integration and end-to-end tests (own broker on a free port, fresh database)
-test: $(STAMP) lint typecheck
+test: $(STAMP) tools lint typecheck
 	$(BIN)/pytest
 
 test-unit: $(STAMP)

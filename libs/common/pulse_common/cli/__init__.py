@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
 
     stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
-    stack_cmd.add_parser("up", help="start broker and services in the background, create the demo project")
+    stack_up = stack_cmd.add_parser("up", help="start broker and services in the background, create the demo project")
+    stack_up.add_argument("--prometheus", action="store_true", help="also run Prometheus on 127.0.0.1:9090")
     stack_cmd.add_parser("down", help="stop what `up` started")
     stack_cmd.add_parser("status", help="what is running")
     return parser
@@ -74,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line)
             return 0
         if args.command == "stack":
-            return {"up": stack.up, "down": stack.down, "status": stack.status}[args.action](settings)
+            if args.action == "up":
+                return stack.up(settings, prometheus=args.prometheus)
+            return {"down": stack.down, "status": stack.status}[args.action](settings)
     except (ProjectError, DatabaseUnavailable, MigrationError, stack.StackError) as exc:
         print(f"pulse: {exc}", file=sys.stderr)
         return 1

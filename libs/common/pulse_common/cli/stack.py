@@ -6,6 +6,7 @@
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +35,29 @@ class StackError(RuntimeError):
 class Component:
     name: str
     command: tuple[str, ...]
-    port: int | None  # the HTTP port whose /healthz says it is up (None: a consumer)
+    port: int | None  # the HTTP port whose readiness path says it is up (APIs; consumers' health and metrics)
+    ready_path: str = "/readyz"
+
+
+PROMETHEUS_CONFIG = Path("deploy/prometheus/prometheus-local.yml")
+
+
+def _prometheus() -> Component:
+    """Debian's prometheus (`make tools`), loopback only, scraping the stack with the production rules."""
+    if not PROMETHEUS_CONFIG.exists():
+        raise StackError(f"{PROMETHEUS_CONFIG} not found: run `make up PROMETHEUS=1` from the repository's root")
+    return Component(
+        "prometheus",
+        (
+            "prometheus",
+            f"--config.file={PROMETHEUS_CONFIG.resolve()}",
+            "--web.listen-address=127.0.0.1:9090",
+            f"--storage.tsdb.path={state_dir() / 'prometheus'}",
+            "--storage.tsdb.retention.time=2d",
+        ),
+        9090,
+        "/-/ready",
+    )
 
 
 def state_dir() -> Path:
@@ -46,9 +69,9 @@ def _services() -> tuple[Component, ...]:
     return (
         Component("ingest", (py, "-m", "pulse_ingest"), 8000),
         Component("metrics-api", (py, "-m", "pulse_metrics", "api"), 8001),
-        Component("metrics-consumer", (py, "-m", "pulse_metrics", "consumer"), None),
+        Component("metrics-consumer", (py, "-m", "pulse_metrics", "consumer"), 9101),
         Component("feedback-api", (py, "-m", "pulse_feedback", "api"), 8002),
-        Component("feedback-consumer", (py, "-m", "pulse_feedback", "consumer"), None),
+        Component("feedback-consumer", (py, "-m", "pulse_feedback", "consumer"), 9102),
     )
 
 
@@ -96,9 +119,9 @@ def _spawn(name: str, command: tuple[str, ...], env: dict[str, str]) -> int:
     return process.pid
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, path: str = "/readyz") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -116,7 +139,7 @@ def _wait_until_up(component: Component, timeout_s: float = 30.0) -> None:
     while time.monotonic() < deadline:
         if _read_pid(component.name) is None:
             raise StackError(f"{component.name} exited at start:\n{_log_tail(component.name)}")
-        if component.port is None or _healthy(component.port):
+        if component.port is None or _healthy(component.port, component.ready_path):
             return
         time.sleep(0.2)
     raise StackError(f"{component.name} is not ready after {timeout_s:.0f} s:\n{_log_tail(component.name)}")
@@ -159,7 +182,7 @@ async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
     return keys
 
 
-def up(settings: CommonSettings) -> int:
+def up(settings: CommonSettings, *, prometheus: bool = False) -> int:
     state_dir().mkdir(exist_ok=True)
     for line in asyncio.run(migrate(settings)):
         print(f"database: {line}")
@@ -183,8 +206,11 @@ def up(settings: CommonSettings) -> int:
         "PULSE_DATABASE_URL": settings.dsn,
         "PULSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
     }
-    for component in _services():
+    components = (*_services(), _prometheus()) if prometheus else _services()
+    for component in components:
         if _read_pid(component.name) is None:
+            if shutil.which(component.command[0]) is None:
+                raise StackError(f"{component.name}: {component.command[0]!r} is not installed (`make tools`)")
             _spawn(component.name, component.command, env)
             _wait_until_up(component)
             print(f"{component.name}: started" + (f" on http://127.0.0.1:{component.port}" if component.port else ""))
@@ -196,6 +222,9 @@ def up(settings: CommonSettings) -> int:
     print("  ingest   http://127.0.0.1:8000  (POST /v1/batch, docs at /docs)")
     print("  metrics  http://127.0.0.1:8001  (GET /v1/projects/demo/events/daily?from=&to=, docs at /docs)")
     print("  feedback http://127.0.0.1:8002  (GET /v1/projects/demo/satisfaction/nps, /responses, docs at /docs)")
+    print("  /metrics on each of them, and the consumers' on http://127.0.0.1:9101 and :9102")
+    if prometheus:
+        print("  prometheus http://127.0.0.1:9090  (scraping all five, with deploy/prometheus/rules.yml)")
     print("Demo project keys (also in .pulse/demo-keys.json):")
     print(json.dumps(keys, indent=2))
     return 0
@@ -218,7 +247,7 @@ def _stop(name: str, pid: int, timeout_s: float = 15.0) -> None:
 
 
 def down(settings: CommonSettings) -> int:
-    names = [c.name for c in reversed(_services())] + ["broker"]
+    names = ["prometheus"] + [c.name for c in reversed(_services())] + ["broker"]
     for name in names:
         pid = _read_pid(name)
         if pid is not None:
@@ -229,12 +258,14 @@ def down(settings: CommonSettings) -> int:
 
 
 def status(settings: CommonSettings) -> int:
-    for component in (Component("broker", (), None), *_services()):
+    prometheus = Component("prometheus", (), 9090, "/-/ready")
+    for component in (Component("broker", (), None), *_services(), prometheus):
         pid = _read_pid(component.name)
         if pid is None:
             state = "stopped"
         elif component.port is not None:
-            state = f"running (pid {pid}), " + ("ready" if _healthy(component.port) else "NOT ready")
+            ready = _healthy(component.port, component.ready_path)
+            state = f"running (pid {pid}), " + ("ready" if ready else "NOT ready")
         else:
             state = f"running (pid {pid})"
         print(f"{component.name:17} {state}")
