@@ -105,7 +105,7 @@ def _read_pid(name: str) -> int | None:
     return pid
 
 
-def _spawn(name: str, command: tuple[str, ...], env: dict[str, str]) -> int:
+def _spawn(name: str, command: tuple[str, ...], env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = open(state_dir() / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         command,
@@ -116,7 +116,7 @@ def _spawn(name: str, command: tuple[str, ...], env: dict[str, str]) -> int:
         env={**env, "PULSE_STACK_COMPONENT": name},
     )
     (state_dir() / f"{name}.pid").write_text(str(process.pid))
-    return process.pid
+    return process
 
 
 def _healthy(port: int, path: str = "/readyz") -> bool:
@@ -134,10 +134,11 @@ def _log_tail(name: str, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _wait_until_up(component: Component, timeout_s: float = 30.0) -> None:
+def _wait_until_up(component: Component, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if _read_pid(component.name) is None:
+        # Our own child: poll() rather than _read_pid, whose environment check races the child's exec.
+        if process.poll() is not None:
             raise StackError(f"{component.name} exited at start:\n{_log_tail(component.name)}")
         if component.port is None or _healthy(component.port, component.ready_path):
             return
@@ -211,8 +212,7 @@ def up(settings: CommonSettings, *, prometheus: bool = False) -> int:
         if _read_pid(component.name) is None:
             if shutil.which(component.command[0]) is None:
                 raise StackError(f"{component.name}: {component.command[0]!r} is not installed (`make tools`)")
-            _spawn(component.name, component.command, env)
-            _wait_until_up(component)
+            _wait_until_up(component, _spawn(component.name, component.command, env))
             print(f"{component.name}: started" + (f" on http://127.0.0.1:{component.port}" if component.port else ""))
         else:
             print(f"{component.name}: running")
