@@ -100,8 +100,12 @@ async def test_sentry_sdk_and_sessions_api_give_the_release_figures_worked_out_b
             return dict((await client.get(path, params=window)).json())
 
         body = await eventually(
-            listed, lambda b: [r.get("sessions") for r in b.get("releases", [])] == [4, 10], timeout_s=60
+            listed, lambda b: sorted(r.get("sessions") for r in b.get("releases", [])) == [4, 10], timeout_s=60
         )
+        # Newest first (by first session): 1.5.0, unless the test ran across an hour and 1.4.0's first session fell
+        # in the later hour.
+        first_seen = [r["first_seen"] for r in body["releases"]]
+        assert first_seen == sorted(first_seen, reverse=True)
         by_release = {r["release"]: r for r in body["releases"]}
         for release, expected in (("shop@1.4.0", old), ("shop@1.5.0", new)):
             row = by_release[release]
