@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools
+.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools dashboards
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ migrate: $(STAMP)
 tools:
 	@command -v promtool >/dev/null || { apt-get update -qq || true; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+## dashboards: generate deploy/grafana/dashboards/*.json from pulse_common.grafana (checked in; a test compares)
+dashboards: $(STAMP)
+	$(BIN)/python -m pulse_common.grafana deploy/grafana/dashboards
 
 ## test: lint, types, then unit, integration and end-to-end tests (own broker on a free port, fresh database)
 test: $(STAMP) tools lint typecheck

@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     language.add_argument("project")
     language.add_argument("language", help="e.g. english (default), german, french, simple")
 
+    grafana = commands.add_parser("grafana", help="Grafana database roles").add_subparsers(dest="action", required=True)
+    grant = grafana.add_parser("grant", help="let a database role read the grafana views of these projects")
+    grant.add_argument("role")
+    grant.add_argument("projects", nargs="+")
+    grant.add_argument("--create", action="store_true", help="create the role (LOGIN, no password) if missing")
+    revoke = grafana.add_parser("revoke", help="stop showing these projects to the role")
+    revoke.add_argument("role")
+    revoke.add_argument("projects", nargs="+")
+
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
 
     stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
@@ -69,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "feedback":
             reindexed = asyncio.run(projects.set_feedback_language(settings, args.project, args.language))
             print(json.dumps({"project": args.project, "language": args.language, "comments_reindexed": reindexed}))
+            return 0
+        if args.command == "grafana":
+            create = getattr(args, "create", False)
+            removed = asyncio.run(projects.grafana_access(settings, args.action, args.role, args.projects, create))
+            print(json.dumps({"role": args.role, "projects": args.projects, "action": args.action, "removed": removed}))
             return 0
         if args.command == "migrate":
             for line in asyncio.run(projects.migrate(settings)):

@@ -1,4 +1,4 @@
-"""``pulse project``, ``pulse feature``, ``pulse feedback`` and ``pulse migrate``."""
+"""``pulse project``, ``pulse feature``, ``pulse feedback``, ``pulse grafana`` and ``pulse migrate``."""
 
 import dataclasses
 from datetime import datetime
@@ -7,6 +7,7 @@ import asyncpg
 
 from pulse_common.db import ensure_database
 from pulse_common.features import map_event_to_feature
+from pulse_common.grafana import access as grafana
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import ProjectError, create_project
 from pulse_common.settings import CommonSettings
@@ -50,5 +51,17 @@ async def set_feedback_language(settings: CommonSettings, project: str, language
     conn = await asyncpg.connect(settings.dsn)
     try:
         return await set_language(conn, project, language)
+    finally:
+        await conn.close()
+
+
+async def grafana_access(settings: CommonSettings, action: str, role: str, projects: list[str], create: bool) -> int:
+    """Grant or revoke; returns the grants removed by a revoke (0 for a grant)."""
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        if action == "grant":
+            await grafana.grant(conn, role, projects, create=create)
+            return 0
+        return await grafana.revoke(conn, role, projects)
     finally:
         await conn.close()
