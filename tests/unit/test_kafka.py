@@ -1,12 +1,15 @@
 """partition_for: the partition Kafka's default (murmur2) partitioner picks, as aiokafka and the Java client do."""
 
 import random
+import ssl
 from collections import Counter
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from pydantic import SecretStr, ValidationError
 
-from pulse_common.kafka import partition_for
+from pulse_common.kafka import connection_options, partition_for
+from pulse_common.settings import CommonSettings
 from pulse_common.topics import TOPIC_SPECS, TopicSpec, message_key
 
 _rng = random.Random(20260301)
@@ -67,3 +70,30 @@ def test_users_spread_evenly_over_partitions() -> None:
     counts = Counter(partition_for(message_key("acme", f"user-{i}"), 8) for i in range(1000))
     assert set(counts) == set(range(8))
     assert all(90 <= n <= 160 for n in counts.values()), counts
+
+
+def test_plaintext_clients_carry_no_credentials() -> None:
+    options = connection_options(CommonSettings(kafka_bootstrap="k:9092"))
+    assert options == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+
+
+def test_scram_over_tls_uses_the_users_password_and_the_cluster_ca() -> None:
+    settings = CommonSettings(
+        kafka_bootstrap="pulse-kafka-bootstrap:9093",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="pulse-ingest",
+        kafka_sasl_password=SecretStr("s3cret"),
+    )
+    options = connection_options(settings)
+    assert (options["sasl_mechanism"], options["sasl_plain_username"], options["sasl_plain_password"]) == (
+        "SCRAM-SHA-512",
+        "pulse-ingest",
+        "s3cret",
+    )
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert "s3cret" not in repr(settings)
+
+
+def test_sasl_without_credentials_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="kafka_sasl_username"):
+        CommonSettings(kafka_security_protocol="SASL_SSL")

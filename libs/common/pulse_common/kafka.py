@@ -2,10 +2,12 @@
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from aiokafka.partitioner import murmur2
 
 from pulse_common.settings import CommonSettings
@@ -14,10 +16,28 @@ from pulse_common.topics import TOPIC_SPECS, TopicSpec
 log = logging.getLogger(__name__)
 
 
+def connection_options(settings: CommonSettings) -> dict[str, Any]:
+    """Where the brokers are and how to authenticate, for every client (producer, consumer, admin)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        assert settings.kafka_sasl_password is not None  # checked by the settings
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    return options
+
+
 def build_producer(settings: CommonSettings, *, client_id: str) -> AIOKafkaProducer:
     """acks=all always; idempotence per settings (on in production, off for the embedded broker)."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection_options(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
@@ -31,7 +51,7 @@ def build_producer(settings: CommonSettings, *, client_id: str) -> AIOKafkaProdu
 def build_consumer(settings: CommonSettings, *, group_id: str, client_id: str) -> AIOKafkaConsumer:
     """Offsets live in Postgres: no auto-commit, and an out-of-range position raises instead of resetting."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection_options(settings),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, field_validator
+from pydantic import Field, PostgresDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,13 @@ class CommonSettings(BaseSettings):
     # Idempotent producers are on by default (production Kafka). The embedded dev/test broker rejects them.
     kafka_idempotence: bool = True
     kafka_request_timeout_ms: int = Field(default=10_000, ge=100)
+    # How clients authenticate to Kafka: PLAINTEXT locally; on Kubernetes SASL_SSL with SCRAM-SHA-512 (a Strimzi
+    # KafkaUser's password) and the cluster CA certificate.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
     # Create missing topics at start-up with the partition counts of pulse_common.topics (off where an operator
     # manages topics, e.g. Strimzi KafkaTopic objects).
     kafka_create_topics: bool = True
@@ -36,6 +43,17 @@ class CommonSettings(BaseSettings):
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{address!r} is not host:port: use host:port[,host:port...]")
         return value
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> "CommonSettings":
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol={self.kafka_security_protocol} needs kafka_sasl_username and "
+                "kafka_sasl_password"
+            )
+        return self
 
     @property
     def dsn(self) -> str:
