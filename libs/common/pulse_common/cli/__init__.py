@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from pulse_common.cli import projects, stack
+from pulse_common.cli import projects, roles, stack
 from pulse_common.db import DatabaseUnavailable
 from pulse_common.migrations import MigrationError
 from pulse_common.projects import ProjectError
@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("projects", nargs="+")
 
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
+    run = commands.add_parser("run", help="run one role (the container image's command)")
+    run.add_argument("role", choices=roles.ROLES)
 
     stack_cmd = commands.add_parser("stack", help="the local stack").add_subparsers(dest="action", required=True)
     stack_up = stack_cmd.add_parser("up", help="start broker and services in the background, create the demo project")
@@ -84,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             removed = asyncio.run(projects.grafana_access(settings, args.action, args.role, args.projects, create))
             print(json.dumps({"role": args.role, "projects": args.projects, "action": args.action, "removed": removed}))
             return 0
-        if args.command == "migrate":
+        if args.command == "run" and args.role != "migrate":
+            roles.exec_service(args.role)
+        if args.command in ("migrate", "run"):
             for line in asyncio.run(projects.migrate(settings)):
                 print(line)
             return 0
