@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools dashboards
+.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools dashboards generate k8s-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,16 @@ tools:
 	@command -v promtool >/dev/null || { apt-get update -qq || true; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
-## dashboards: generate deploy/grafana/dashboards/*.json from pulse_common.grafana (checked in; a test compares)
+## generate: the files generated from code and checked in (tests compare): Grafana dashboards, the PrometheusRule
+generate: dashboards
+	$(BIN)/python -m pulse_common.prometheus_rule deploy/prometheus/rules.yml deploy/k8s/base/monitoring/prometheus-rule.yaml
+
 dashboards: $(STAMP)
 	$(BIN)/python -m pulse_common.grafana deploy/grafana/dashboards
+
+## k8s-check: render every overlay with the pinned kubectl, validate it (also part of `make test`)
+k8s-check: $(STAMP) tools
+	$(BIN)/pytest tests/deploy/test_k8s.py
 
 ## test: lint, types, then unit, integration and end-to-end tests (own broker on a free port, fresh database)
 test: $(STAMP) tools lint typecheck
