@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from pulse_common import keys as keys_module
 from pulse_common.keys import KEY_KINDS, KeyKind, hash_key, hashes_match, new_key
 
 
@@ -69,3 +70,17 @@ def test_fresh_keys_match_only_their_own_hash() -> None:
     write, read = new_key("write"), new_key("read")
     assert hashes_match(hash_key(write), write)
     assert not hashes_match(hash_key(write), read)
+
+
+def test_key_hashes_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[tuple[str, str]] = []
+
+    def recording(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return a == b
+
+    monkeypatch.setattr(keys_module.hmac, "compare_digest", recording)
+    key = keys_module.new_key("read")
+    assert keys_module.hashes_match(keys_module.hash_key(key), key)
+    assert not keys_module.hashes_match(keys_module.hash_key(key), key + "x")
+    assert len(compared) == 2  # both through hmac.compare_digest, never ==

@@ -22,6 +22,17 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name", help="slug: lowercase letters, digits and '-'")
     create.add_argument("--timezone", default="UTC", help="IANA timezone, fixed at creation (default UTC)")
 
+    key = commands.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
+    rotate = key.add_parser("rotate", help="issue a new key of a kind and print it once")
+    rotate.add_argument("project")
+    rotate.add_argument("kind", choices=["write", "read", "admin"])
+    rotate.add_argument("--revoke-previous", action="store_true", help="revoke the project's other keys of the kind")
+    revoke_key = key.add_parser("revoke", help="revoke a key, named by itself or by its id (pulse key list)")
+    revoke_key.add_argument("project")
+    revoke_key.add_argument("key", help="the key, or its id")
+    listing = key.add_parser("list", help="a project's keys: id, kind, created, revoked")
+    listing.add_argument("project")
+
     feature = commands.add_parser("feature", help="features").add_subparsers(dest="action", required=True)
     mapping = feature.add_parser("map", help="count an event name as a feature, for events received from now on")
     mapping.add_argument("project")
@@ -63,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "project":
             created = asyncio.run(projects.create(settings, args.name, args.timezone))
             print(json.dumps(created, indent=2))
+            return 0
+        if args.command == "key":
+            argument = getattr(args, "kind", None) or getattr(args, "key", None)
+            revoke = getattr(args, "revoke_previous", False)
+            print(
+                json.dumps(asyncio.run(projects.keys(settings, args.action, args.project, argument, revoke)), indent=2)
+            )
             return 0
         if args.command == "feature":
             mapped_at = asyncio.run(projects.map_feature(settings, args.project, args.event, args.feature))

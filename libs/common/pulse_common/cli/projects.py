@@ -5,9 +5,11 @@ from datetime import datetime
 
 import asyncpg
 
+from pulse_common import key_admin
 from pulse_common.db import ensure_database
 from pulse_common.features import map_event_to_feature
 from pulse_common.grafana import access as grafana
+from pulse_common.keys import KEY_KINDS
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import ProjectError, create_project
 from pulse_common.settings import CommonSettings
@@ -65,3 +67,29 @@ async def grafana_access(settings: CommonSettings, action: str, role: str, proje
         return await grafana.revoke(conn, role, projects)
     finally:
         await conn.close()
+
+
+async def keys(settings: CommonSettings, action: str, project: str, argument: str | None, revoke: bool) -> object:
+    """``pulse key rotate|revoke|list``: what to print as JSON."""
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        if action == "rotate":
+            assert argument in KEY_KINDS
+            key = await key_admin.rotate_key(conn, project, argument, revoke_previous=revoke)
+            return {"project": project, "kind": argument, "key": key, "previous_revoked": revoke}
+        if action == "revoke":
+            assert argument is not None
+            revoked = await key_admin.revoke_key(conn, project, argument)
+            return {"project": project, **_key_json(revoked)}
+        return [_key_json(k) for k in await key_admin.list_keys(conn, project)]
+    finally:
+        await conn.close()
+
+
+def _key_json(info: key_admin.KeyInfo) -> dict[str, object]:
+    return {
+        "key_id": info.key_id,
+        "kind": info.kind,
+        "created_at": info.created_at.isoformat(),
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+    }
