@@ -1,11 +1,16 @@
 """Receipt.as_json: the 200 answer of an ingest request."""
 
+from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
+from pulse_common.events import DeadLetter
+from pulse_ingest.pipeline import holds_nul
 from pulse_ingest.receipts import Receipt
 from pulse_ingest.segment import Rejection
+from pulse_metrics.projections.rejections import rejection_rows
 
 
 @pytest.mark.parametrize(
@@ -54,3 +59,26 @@ def test_receipts_do_not_share_lists() -> None:
 def test_rejections_keep_their_order() -> None:
     receipt = Receipt(rejected=[Rejection(i, f"m-{i}", "invalid_event", "bad") for i in (5, 1, 3)])
     assert [r["index"] for r in receipt.as_json()["rejected"]] == [5, 1, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "nul"),
+    [("plain", False), ("a\x00b", True), ("\\u0000 written out", False), ("\\\x00", True), ("\\\\u0000", False)],
+)
+def test_nul_is_found_in_encoded_events_and_only_there(text: str, nul: bool) -> None:
+    assert holds_nul(msgspec.json.encode({"name": text, "other": "\\\\"})) is nul
+
+
+def test_a_dead_letter_naming_a_nul_value_can_be_stored() -> None:
+    letter = DeadLetter(
+        origin="ingest",
+        code="invalid_session",
+        reason="Invalid enum value 'a\x00' - at `$.status`",
+        failed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        project="p",
+        message_id="s\x00",
+        payload=b'{"sid": "s\\u0000"}',
+    )
+    (row,) = rejection_rows([letter], retained_after=datetime(2026, 11, 1, tzinfo=UTC))
+    assert not any("\x00" in value for value in row if isinstance(value, str))
+    assert row[5] == "s\ufffd"

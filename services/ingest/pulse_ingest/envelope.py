@@ -28,7 +28,7 @@ def _json_line(body: bytes, start: int, what: str) -> tuple[dict[str, Any], int]
     end = len(body) if end == -1 else end
     try:
         value = msgspec.json.decode(body[start:end])
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise InvalidEnvelope(f"{what} is not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidEnvelope(f"{what} is not a JSON object")

@@ -69,7 +69,7 @@ def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | 
         return oversize
     try:
         wire = _decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         return Rejection(index, message_id_of(raw), "invalid_response", str(exc))
     scale = SCALES.get(wire.kind)
     if scale is None:

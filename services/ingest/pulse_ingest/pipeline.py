@@ -1,6 +1,7 @@
 """What every ingest endpoint does once it has turned a request into events and rejections: report duplicates,
 publish accepted events and dead letters for rejected ones, wait for the broker, and write the receipt."""
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,10 +43,17 @@ class IngestPipeline:
         """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge."""
         receipt = Receipt()
         accepted: list[Accepted] = []
+        messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
         in_request: set[object] = set()
         for outcome in outcomes:
             if isinstance(outcome, Rejection):
                 receipt.rejected.append(outcome)
+                continue
+            encoded = codec.encode(outcome.event)
+            if holds_nul(encoded):
+                receipt.rejected.append(
+                    Rejection(outcome.index, outcome.message_id, "invalid_text", NUL_REASON, encoded)
+                )
                 continue
             event_id = outcome.event.event_id
             if outcome.deduplicable and (event_id in in_request or event_id in self._recent):
@@ -53,9 +61,7 @@ class IngestPipeline:
                 continue
             in_request.add(event_id)
             accepted.append(outcome)
-        messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
-        for item in accepted:
-            messages[item.topic].append((item.key, codec.encode(item.event)))
+            messages[outcome.topic].append((outcome.key, encoded))
         for rejection in receipt.rejected:
             letter = _dead_letter(project, stream, rejection, received_at)
             messages[topics.DEADLETTER].append((project.encode(), codec.encode(letter)))
@@ -79,14 +85,28 @@ class IngestPipeline:
             events.labels(stream, "rejected", code).inc(count)
 
 
+# Postgres text cannot hold NUL: an event carrying one would stop every consumer that stores it.
+NUL_REASON = "a text field holds a NUL character (\\u0000), which Pulse cannot store"
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped (msgspec's output)
+
+
+def holds_nul(encoded: bytes) -> bool:
+    """Whether any string of an encoded event holds NUL (the substring test first: it is almost always False)."""
+    return b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded) is not None
+
+
+def _printable(text: str | None) -> str | None:
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def _dead_letter(project: str, stream: str, rejection: Rejection, received_at: datetime) -> DeadLetter:
     return DeadLetter(
         origin="ingest",
         code=rejection.code,
-        reason=rejection.message,
+        reason=_printable(rejection.message) or "",
         failed_at=received_at.astimezone(UTC),
         project=project,
-        message_id=rejection.message_id,
+        message_id=_printable(rejection.message_id),
         stream=stream,
         payload=rejection.payload,
     )

@@ -104,7 +104,7 @@ def _build(
         message = _message_decoder().decode(raw)
     except msgspec.ValidationError as exc:
         return Rejection(index, message_id_of(raw), "invalid_event", str(exc))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         return Rejection(index, None, "invalid_event", f"not a JSON object: {exc}")
     return _from_message(index, message, request, call_type)
 
@@ -116,7 +116,7 @@ def build_batch(
     only a batch holding a bad message is decoded message by message, so the bad one is refused alone."""
     try:
         messages = _typed_batch_decoder().decode(body).batch
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return [build_usage_event(i, bytes(raw), request) for i, raw in enumerate(raw_messages)]
     # No message can exceed the per-event limit when the whole body is within it.
     check_sizes = len(body) > request.max_event_bytes

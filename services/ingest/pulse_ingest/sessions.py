@@ -96,7 +96,7 @@ def _aggregate_decoder() -> msgspec.json.Decoder[AggregateWire]:
 def build_session_update(index: int, raw: bytes, ctx: SessionContext) -> SessionUpdated | Rejection:
     try:
         wire = _update_decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         return Rejection(index, message_id_of(raw, "sid"), "invalid_session", str(exc), raw)
     return _with_payload(session_update_from(index, wire, ctx), raw)
 
@@ -139,7 +139,7 @@ def session_update_from(index: int, wire: SessionUpdateWire, ctx: SessionContext
 def build_aggregate(index: int, raw: bytes, ctx: SessionContext) -> SessionsAggregated | Rejection:
     try:
         wire = _aggregate_decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         return Rejection(index, message_id_of(raw), "invalid_aggregate", str(exc), raw)
     return _with_payload(aggregate_from(index, wire, ctx), raw)
 

@@ -40,7 +40,7 @@ async def post_feedback(request: Request) -> JSONResponse:
     raw = await read_body(request, settings.max_request_bytes)
     try:
         body = _decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_body", f"the body is not a feedback request: {exc}") from exc
     check_count(settings, "responses", len(body.responses))
     project = await authorize(request, presented_write_key(request, body.writeKey), cost=len(body.responses))

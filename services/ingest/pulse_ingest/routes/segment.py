@@ -113,7 +113,7 @@ async def post_batch(request: Request) -> JSONResponse:
     raw = await read_body(request, settings.max_request_bytes)
     try:
         body = _batch_decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_body", f"the body is not a Segment batch: {exc}") from exc
     check_count(settings, "batch", len(body.batch))
     project = await authorize(request, presented_write_key(request, body.writeKey), cost=len(body.batch))
@@ -133,7 +133,7 @@ def _single_call_route(router: APIRouter, call_type: UsageType) -> None:
         raw = await read_body(request, settings.max_request_bytes)
         try:
             single = _single_decoder().decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
             raise ApiError(400, "invalid_body", f"the body is not a Segment {call_type} call: {exc}") from exc
         project = await authorize(request, presented_write_key(request, single.writeKey), cost=1)
         outcome = build_usage_event(0, raw, _context(request, project, received_at, single.sentAt), call_type)

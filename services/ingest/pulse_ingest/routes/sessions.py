@@ -70,7 +70,7 @@ async def post_sessions(request: Request) -> JSONResponse:
     raw = await read_body(request, settings.max_request_bytes)
     try:
         body = _body_decoder().decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_body", f"the body is not a sessions request: {exc}") from exc
     count = len(body.sessions) + len(body.aggregates)
     check_count(settings, "sessions + aggregates", count)
@@ -125,7 +125,7 @@ async def post_envelope(request: Request, project_id: str) -> JSONResponse:
             continue
         try:
             sessions_item = _sentry_sessions_decoder().decode(item.payload)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
             outcomes.append(Rejection(index, None, "invalid_aggregate", str(exc), item.payload))
             continue
         for wire in aggregates_of_sentry_item(sessions_item):

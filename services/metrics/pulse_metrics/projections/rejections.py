@@ -19,6 +19,11 @@ from pulse_common.runner import SourceRecord
 SAMPLE_BYTES = 2048
 
 
+def _storable(text: str | None) -> str | None:
+    """Postgres text cannot hold NUL: a letter naming a refused value must not stop this consumer."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def rejection_rows(letters: Sequence[DeadLetter], *, retained_after: datetime) -> list[tuple[object, ...]]:
     """Rows for the letters of ingest that belong to a project and are still within the retention window."""
     return [
@@ -26,11 +31,11 @@ def rejection_rows(letters: Sequence[DeadLetter], *, retained_after: datetime) -
             letter.event_id,
             letter.project,
             letter.failed_at,
-            letter.code,
-            letter.stream,
-            letter.message_id,
-            letter.reason,
-            letter.payload[:SAMPLE_BYTES].decode("utf-8", errors="replace"),
+            _storable(letter.code),
+            _storable(letter.stream),
+            _storable(letter.message_id),
+            _storable(letter.reason),
+            _storable(letter.payload[:SAMPLE_BYTES].decode("utf-8", errors="replace")),
         )
         for letter in letters
         if letter.origin == "ingest" and letter.project is not None and letter.failed_at >= retained_after
