@@ -41,7 +41,7 @@ def decoder_for(stream_type: type[T] | Any) -> Callable[[bytes], T]:
     def decode(payload: bytes) -> T:
         try:
             return decoder.decode(payload)  # type: ignore[no-any-return]
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise UndecodableMessage(str(exc)) from exc
 
     return decode
