@@ -41,3 +41,25 @@ async def test_infrastructure_failures_are_retryable(error: Exception, code: str
 
 async def test_a_programming_error_stays_a_500() -> None:
     assert (await read_failing_with(KeyError("bug"))).status_code == 500
+
+
+async def test_a_parameter_holding_nul_is_refused_by_name_before_any_handler() -> None:
+    # Found by schemathesis: ?base=%00 reached a query, and Postgres refused the NUL as a 500.
+    app = FastAPI()
+    install_error_handlers(app)
+    reached: list[str] = []
+
+    @app.get("/things/{name}")
+    async def thing(name: str, q: str = "") -> dict[str, str]:
+        reached.append(name)
+        return {"name": name, "q": q}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        by_query = await client.get("/things/x", params={"q": "a\x00b"})
+        by_path = await client.get("/things/a%00b")
+        fine = await client.get("/things/x", params={"q": "a b"})
+    assert (by_query.status_code, by_query.json()["code"]) == (400, "invalid_parameter")
+    assert by_query.json()["message"].startswith("q: NUL")
+    assert (by_path.status_code, by_path.json()["message"][:5]) == (400, "path:")
+    assert fine.json() == {"name": "x", "q": "a b"}
+    assert reached == ["x"]

@@ -133,3 +133,21 @@ def test_limits_are_inclusive(client_timestamp: datetime) -> None:
 def test_threshold_comes_from_the_rules(threshold: timedelta, sent_at: datetime, expected: datetime) -> None:
     rules = TimeRules(drift_threshold=threshold, max_future=timedelta(days=1), horizon=timedelta(days=30))
     assert resolve_event_time(CLIENT, sent_at, RECEIVED, rules).timestamp == expected
+
+
+@pytest.mark.parametrize(
+    ("client_timestamp", "sent_at", "code"),
+    [
+        # The client's clock is a year behind; its event at the end of time would move past year 9999.
+        (datetime(9999, 12, 31, 23, tzinfo=UTC), datetime(2025, 12, 1, tzinfo=UTC), "timestamp_in_future"),
+        # A year ahead; an event at the start of time would move before year 1.
+        (datetime(1, 1, 1, 1, tzinfo=UTC), datetime(2027, 12, 1, tzinfo=UTC), "timestamp_too_old"),
+    ],
+)
+def test_a_drift_correction_past_the_representable_dates_is_a_rejection(
+    client_timestamp: datetime, sent_at: datetime, code: str
+) -> None:
+    # Found by schemathesis: the correction raised OverflowError, a 500 for the whole batch.
+    with pytest.raises(EventTimeRejected) as rejected:
+        resolve_event_time(client_timestamp, sent_at, datetime(2026, 12, 1, tzinfo=UTC), RULES)
+    assert rejected.value.code == code

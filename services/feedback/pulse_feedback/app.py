@@ -29,8 +29,8 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
     app = FastAPI(title="Pulse feedback", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     registry = service_registry()
-    instrument(app, registry)
     install_error_handlers(app)
+    instrument(app, registry)  # outermost but for CORS: every answer is counted, refusals included
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

@@ -50,8 +50,8 @@ def create_app(settings: IngestSettings) -> FastAPI:
     registry = service_registry()
     app.state.registry = registry
     app.state.ingest_metrics = IngestMetrics.create(registry)
-    instrument(app, registry)
     install_error_handlers(app)
+    instrument(app, registry)  # outermost but for CORS: every answer is counted, refusals included
     # Browser SDKs send from any origin with the write key; no cookies are involved.
     app.add_middleware(
         CORSMiddleware,

@@ -36,7 +36,17 @@ def resolve_event_time(
     if sent_at is not None:
         drift = sent_at - received_at
         if abs(drift) >= rules.drift_threshold:
-            timestamp = client_timestamp - drift
+            try:
+                timestamp = client_timestamp - drift
+            except OverflowError:  # corrected beyond year 1 or 9999: as far out as a time can be
+                code, side = (
+                    ("timestamp_in_future", "after") if drift < timedelta(0) else ("timestamp_too_old", "before")
+                )
+                raise EventTimeRejected(
+                    code,
+                    f"timestamp {client_timestamp.isoformat()} corrected by the client's clock drift is {side} "
+                    "any date",
+                ) from None
     if timestamp - received_at > rules.max_future:
         raise EventTimeRejected(
             "timestamp_in_future",

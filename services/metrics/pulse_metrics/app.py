@@ -44,9 +44,9 @@ def create_app(settings: MetricsSettings) -> FastAPI:
     app = FastAPI(title="Pulse metrics", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     registry = service_registry()
-    instrument(app, registry)
     release_watch = ReleaseWatch.create(registry)
     install_error_handlers(app)
+    instrument(app, registry)  # outermost but for CORS: every answer is counted, refusals included
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

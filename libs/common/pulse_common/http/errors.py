@@ -1,12 +1,14 @@
 """Errors as ``{"code", "message"}`` JSON, naming the offending field or parameter."""
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pulse_common.telemetry.http import record_error_code
 
@@ -39,7 +41,36 @@ def _answer(
     return error_response(status, code, message, headers)
 
 
+class RefuseNulParameters:
+    """A path or query parameter holding NUL is refused before any handler sees it: Postgres text cannot hold NUL,
+    so it would otherwise fail inside a query as a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            name = _nul_parameter(scope)
+            if name is not None:
+                record_error_code(scope, "invalid_parameter")
+                answer = error_response(400, "invalid_parameter", f"{name}: NUL (\\u0000) is not allowed")
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_parameter(scope: Scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(RefuseNulParameters)
+
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return _answer(request, exc.status, exc.code, exc.message, exc.headers)

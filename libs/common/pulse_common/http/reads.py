@@ -19,8 +19,17 @@ from pulse_common.runner.tracking import projection_as_of
 from pulse_common.settings import ReadApiSettings
 
 ReadableProject = Annotated[str, Depends(require_read_access)]
-FromDate = Annotated[date | None, Query(alias="from", description="First local date, inclusive (YYYY-MM-DD)")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last local date, inclusive (YYYY-MM-DD)")]
+# Dates a read can name: far enough either way for any product, and away from the ends of the calendar, where
+# the date arithmetic of a window (a default start, the next period, a local midnight) would overflow.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9000, 12, 31)
+FromDate = Annotated[
+    date | None,
+    Query(alias="from", ge=EARLIEST_DATE, le=LATEST_DATE, description="First local date, inclusive (YYYY-MM-DD)"),
+]
+ToDate = Annotated[
+    date | None,
+    Query(alias="to", ge=EARLIEST_DATE, le=LATEST_DATE, description="Last local date, inclusive (YYYY-MM-DD)"),
+]
 Format = Annotated[str | None, Query(pattern="^(json|csv)$", description="csv for a spreadsheet")]
 IntervalParam = Annotated[Interval, Query(description="day, week (ISO, Monday start) or month, in local time")]
 SegmentParam = Annotated[

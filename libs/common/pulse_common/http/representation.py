@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +26,13 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     return out.getvalue()
 
 
+def header_value(value: object) -> str:
+    """A header carries printable ASCII only (HTTP encodes headers as Latin-1, and a line break would end the
+    header): anything else, e.g. a filter value a client sent, is percent-encoded."""
+    text = str(value)
+    return text if text.isascii() and text.isprintable() else quote(text, safe="")
+
+
 def represent(
     request: Request, payload: dict[str, Any], rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
 ) -> Response:
@@ -32,7 +40,7 @@ def represent(
     if not wants_csv(request):
         return JSONResponse(payload)
     headers = {
-        f"X-Pulse-{key.replace('_', '-').title()}": str(value)
+        f"X-Pulse-{key.replace('_', '-').title()}": header_value(value)
         for key, value in payload.items()
         if isinstance(value, str | int | float) and not isinstance(value, bool)
     }
