@@ -111,7 +111,8 @@ def test_sample_size() -> None:
         # A two-byte character cut in half by the sample boundary becomes one replacement character.
         pytest.param(b"a" * (SAMPLE_BYTES - 1) + "é".encode(), "a" * (SAMPLE_BYTES - 1) + "\ufffd", id="cut-mid-char"),
         pytest.param(b"a" * (SAMPLE_BYTES - 2) + "é".encode() + b"zz", "a" * (SAMPLE_BYTES - 2) + "é", id="char-fits"),
-        pytest.param(b"\x1f\x8b\x08\x00", "\x1f\ufffd\x08\x00", id="gzip-magic"),
+        # Undecodable bytes and NUL (which Postgres text cannot hold) become replacement characters.
+        pytest.param(b"\x1f\x8b\x08\x00", "\x1f\ufffd\x08\ufffd", id="gzip-magic"),
     ],
 )
 def test_payload_sample(payload: bytes, expected: str) -> None:
