@@ -11,6 +11,7 @@ from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
 from pulse_common.kafka import build_producer, ensure_topics
+from pulse_common.suppression import SuppressedUsers
 from pulse_common.telemetry.catalog import IngestMetrics
 from pulse_common.telemetry.http import instrument
 from pulse_ingest.pipeline import IngestPipeline
@@ -20,6 +21,7 @@ from pulse_ingest.recent import RecentEventIds
 from pulse_ingest.routes.feedback import feedback_router
 from pulse_ingest.routes.segment import segment_router
 from pulse_ingest.routes.sessions import sessions_router
+from pulse_ingest.routes.users import users_router
 from pulse_ingest.settings import IngestSettings
 
 
@@ -36,7 +38,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
         app.state.publisher = Publisher(
             producer, timeout_s=settings.publish_timeout_s, duration=metrics.publish_duration
         )
-        app.state.pipeline = IngestPipeline(app.state.publisher, RecentEventIds(settings.recent_ids_capacity), metrics)
+        app.state.suppressed = SuppressedUsers(pool, ttl_s=settings.key_cache_ttl_s)
+        app.state.pipeline = IngestPipeline(
+            app.state.publisher, RecentEventIds(settings.recent_ids_capacity), metrics, app.state.suppressed
+        )
         app.state.rate_limits = TokenBuckets(settings.rate_limit_events_per_s, settings.rate_limit_burst)
         app.state.pool = pool
         try:
@@ -69,6 +74,6 @@ def create_app(settings: IngestSettings) -> FastAPI:
         await app.state.publisher.check()
 
     app.include_router(health_router({"database": database_ready, "broker": broker_ready}, registry))
-    for router in (segment_router(), sessions_router(), feedback_router()):
+    for router in (segment_router(), sessions_router(), feedback_router(), users_router()):
         app.include_router(router)
     return app

@@ -10,6 +10,7 @@ import msgspec
 
 from pulse_common import codec, topics
 from pulse_common.events import DeadLetter, Event
+from pulse_common.suppression import SuppressedUsers
 from pulse_common.telemetry.catalog import IngestMetrics
 from pulse_ingest.publisher import BrokerUnavailable, Publisher
 from pulse_ingest.receipts import Receipt
@@ -34,14 +35,22 @@ Outcome = Accepted | Rejection
 
 
 class IngestPipeline:
-    def __init__(self, publisher: Publisher, recent: RecentEventIds, metrics: IngestMetrics) -> None:
+    def __init__(
+        self,
+        publisher: Publisher,
+        recent: RecentEventIds,
+        metrics: IngestMetrics,
+        suppressed: SuppressedUsers | None = None,
+    ) -> None:
         self._publisher = publisher
         self._recent = recent
         self._metrics = metrics
+        self._suppressed = suppressed
 
     async def settle(self, project: str, stream: str, outcomes: list[Outcome], received_at: datetime) -> Receipt:
         """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge."""
         receipt = Receipt()
+        outcomes = await self._refuse_suppressed(project, outcomes)
         accepted: list[Accepted] = []
         messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
         in_request: set[object] = set()
@@ -75,6 +84,21 @@ class IngestPipeline:
         self._count(stream, receipt)
         return receipt
 
+    async def _refuse_suppressed(self, project: str, outcomes: list[Outcome]) -> list[Outcome]:
+        """Events of people erased at the project's request are refused (until ``pulse user unsuppress``)."""
+        if self._suppressed is None:
+            return outcomes
+        ids = {getattr(o.event, "distinct_id", None) for o in outcomes if isinstance(o, Accepted)}
+        erased = await self._suppressed.among(project, (i for i in ids if i is not None))
+        if not erased:
+            return outcomes
+        return [
+            Rejection(o.index, o.message_id, "user_suppressed", SUPPRESSED_REASON)
+            if isinstance(o, Accepted) and getattr(o.event, "distinct_id", None) in erased
+            else o
+            for o in outcomes
+        ]
+
     def _count(self, stream: str, receipt: Receipt) -> None:
         events = self._metrics.events
         if receipt.accepted:
@@ -85,6 +109,7 @@ class IngestPipeline:
             events.labels(stream, "rejected", code).inc(count)
 
 
+SUPPRESSED_REASON = "this user was erased at the project's request; their events are refused (pulse user unsuppress)"
 # Postgres text cannot hold NUL: an event carrying one would stop every consumer that stores it.
 NUL_REASON = "a text field holds a NUL character (\\u0000), which Pulse cannot store"
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped (msgspec's output)

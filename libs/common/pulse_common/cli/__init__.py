@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     listing = key.add_parser("list", help="a project's keys: id, kind, created, revoked")
     listing.add_argument("project")
 
+    user = commands.add_parser("user", help="erased users").add_subparsers(dest="action", required=True)
+    unsuppress = user.add_parser("unsuppress", help="accept an erased user's events again")
+    unsuppress.add_argument("project")
+    unsuppress.add_argument("distinct_id")
+
     feature = commands.add_parser("feature", help="features").add_subparsers(dest="action", required=True)
     mapping = feature.add_parser("map", help="count an event name as a feature, for events received from now on")
     mapping.add_argument("project")
@@ -81,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 json.dumps(asyncio.run(projects.keys(settings, args.action, args.project, argument, revoke)), indent=2)
             )
+            return 0
+        if args.command == "user":
+            asyncio.run(projects.unsuppress_user(settings, args.project, args.distinct_id))
+            print(json.dumps({"project": args.project, "distinct_id": args.distinct_id, "suppressed": False}))
             return 0
         if args.command == "feature":
             mapped_at = asyncio.run(projects.map_feature(settings, args.project, args.event, args.feature))

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import asyncpg
 
-from pulse_common import key_admin
+from pulse_common import key_admin, suppression
 from pulse_common.db import ensure_database
 from pulse_common.features import map_event_to_feature
 from pulse_common.grafana import access as grafana
@@ -93,3 +93,11 @@ def _key_json(info: key_admin.KeyInfo) -> dict[str, object]:
         "created_at": info.created_at.isoformat(),
         "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
     }
+
+
+async def unsuppress_user(settings: CommonSettings, project: str, distinct_id: str) -> None:
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        await suppression.unsuppress(conn, project, distinct_id)
+    finally:
+        await conn.close()

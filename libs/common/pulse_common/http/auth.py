@@ -17,7 +17,18 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+async def require_admin_access(request: Request, project: str) -> str:
+    """The project's admin key only: for what changes or erases data."""
+    return await _require_access(request, project, ("admin",), "this needs the project's admin key")
+
+
 async def require_read_access(request: Request, project: str) -> str:
+    return await _require_access(
+        request, project, ("read", "admin"), "a write key may only send data; use the project's read key"
+    )
+
+
+async def _require_access(request: Request, project: str, kinds: tuple[str, ...], refusal: str) -> str:
     token = bearer_token(request)
     if token is None:
         raise ApiError(
@@ -32,6 +43,6 @@ async def require_read_access(request: Request, project: str) -> str:
         raise ApiError(401, "unauthorized", "the key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
     if owner.project != project:
         raise ApiError(404, "project_not_found", f"no project {project!r} for this key")
-    if owner.kind not in ("read", "admin"):
-        raise ApiError(403, "forbidden", "a write key may only send data; use the project's read key")
+    if owner.kind not in kinds:
+        raise ApiError(403, "forbidden", refusal)
     return project
