@@ -1,7 +1,7 @@
 """Test infrastructure: a real Kafka-protocol broker on a free port and a fresh Postgres database per session.
 
-Tests under tests/integration and tests/e2e get their marker from their folder. Only marked tests may use the
-infrastructure fixtures; when Postgres or the broker is missing those tests fail, they never skip.
+Tests under tests/integration, tests/e2e and tests/faults get their marker from their folder. Only marked tests may
+use the infrastructure fixtures; when Postgres or the broker is missing those tests fail, they never skip.
 """
 
 import asyncio
@@ -19,7 +19,7 @@ from pulse_common.db import DatabaseUnavailable, create_pool, drop_database, ens
 from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.settings import CommonSettings
 
-_INFRA_MARKERS = ("integration", "e2e")
+_INFRA_MARKERS = ("integration", "e2e", "faults")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,7 +32,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _require_marker(request: pytest.FixtureRequest) -> None:
     if not any(request.node.get_closest_marker(m) for m in _INFRA_MARKERS):
-        pytest.fail(f"{request.node.nodeid} uses real infrastructure: it belongs in tests/integration or tests/e2e")
+        pytest.fail(
+            f"{request.node.nodeid} uses real infrastructure: "
+            "it belongs in tests/integration, tests/e2e or tests/faults"
+        )
 
 
 @pytest.fixture(scope="session")
