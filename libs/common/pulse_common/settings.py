@@ -33,6 +33,8 @@ class CommonSettings(BaseSettings):
     kafka_create_topics: bool = True
     # A consumer exits non-zero (and resumes from its stored offsets when restarted) after this long without a broker.
     kafka_unreachable_exit_s: float = Field(default=30.0, gt=0)
+    # A consumer waits this long for Postgres to answer again (its batch is applied once it does) before exiting.
+    database_unreachable_exit_s: float = Field(default=60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("kafka_bootstrap")

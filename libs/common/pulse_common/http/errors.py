@@ -104,6 +104,8 @@ def install_error_handlers(app: FastAPI) -> None:
     # Shutdowns and restarts (class 57; its query-canceled member is a timeout, handled above).
     app.add_exception_handler(asyncpg.exceptions.OperatorInterventionError, on_database_unavailable)
     app.add_exception_handler(asyncpg.InterfaceError, on_database_unavailable)
+    # A connection killed in the middle of an operation can surface as this protocol-state error.
+    app.add_exception_handler(asyncpg.exceptions.InternalClientError, on_database_unavailable)
     app.add_exception_handler(ConnectionError, on_database_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -67,6 +67,7 @@ async def run_projections(
                     producer=producer,
                     max_records=max_records,
                     broker_unreachable_s=settings.kafka_unreachable_exit_s,
+                    database_unreachable_s=settings.database_unreachable_exit_s,
                     metrics=metrics,
                 )
             )

@@ -1,8 +1,10 @@
 """The projection runner: read a batch, dead-letter what can never be processed, and apply the rest with its dedup
 claims and next offsets in one Postgres transaction. Offsets live in Postgres; Kafka's commit is advisory.
 
-Failures of Postgres or of the broker are not caught here: they end ``run()`` with the exception, the process
-exits non-zero, and a restart resumes from the offsets stored in Postgres.
+When Postgres goes away (a killed connection, a restart), the batch under way is applied again once it answers:
+its transaction was lost whole. After `database_unreachable_s` of that, or on any other failure of Postgres or of
+the broker, ``run()`` ends with the exception, the process exits non-zero, and a restart resumes from the offsets
+stored in Postgres.
 """
 
 import asyncio
@@ -36,6 +38,17 @@ log = logging.getLogger(__name__)
 # Conflicts with a concurrent transaction, resolved by trying again; anything else ends the runner.
 _TRANSIENT_DATABASE_ERRORS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 _TRANSIENT_ATTEMPTS = 3
+# The database went away (connection killed, server restarting): the transaction is lost whole, so the batch is
+# applied again once it answers, until the runner has waited `database_unreachable_s`.
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    # A connection killed in the middle of an operation can surface as this protocol-state error.
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+    OSError,
+)
 
 
 class BrokerUnreachable(RuntimeError):
@@ -105,6 +118,7 @@ class ProjectionRunner(Generic[E]):
         poll_timeout_ms: int = 500,
         caught_up_interval_s: float = 1.0,
         broker_unreachable_s: float = 30.0,
+        database_unreachable_s: float = 60.0,
         after_db_commit: BatchObserver | None = None,
         metrics: ConsumerMetrics | None = None,
     ) -> None:
@@ -120,6 +134,7 @@ class ProjectionRunner(Generic[E]):
         self._poll_timeout_ms = poll_timeout_ms
         self._caught_up_interval_s = caught_up_interval_s
         self._broker_unreachable_s = broker_unreachable_s
+        self._database_unreachable_s = database_unreachable_s
         self._broker_last_seen = time.monotonic()
         self._after_db_commit = after_db_commit
         self._last_caught_up_mark = 0.0
@@ -167,16 +182,28 @@ class ProjectionRunner(Generic[E]):
         log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
 
     async def _apply(self, records: list[SourceRecord], fetched_at: datetime) -> None:
-        for attempt in range(1, _TRANSIENT_ATTEMPTS + 1):
+        conflicts = 0
+        lost_since: float | None = None
+        while True:
             try:
                 await self._apply_once(records, fetched_at)
                 return
             except _TRANSIENT_DATABASE_ERRORS as exc:
                 # The transaction rolled back whole: applying the batch again is safe.
-                if attempt == _TRANSIENT_ATTEMPTS:
+                conflicts += 1
+                if conflicts == _TRANSIENT_ATTEMPTS:
                     raise
-                log.warning("%s: %r; applying the batch again (attempt %d)", self.name, exc, attempt + 1)
-                await asyncio.sleep(0.05 * attempt)
+                log.warning("%s: %r; applying the batch again (attempt %d)", self.name, exc, conflicts + 1)
+                await asyncio.sleep(0.05 * conflicts)
+            except _CONNECTION_LOST as exc:
+                lost_since = lost_since or time.monotonic()
+                waited = time.monotonic() - lost_since
+                if waited >= self._database_unreachable_s:
+                    raise
+                log.warning(
+                    "%s: the database is unreachable (%r); applying the batch again when it answers", self.name, exc
+                )
+                await asyncio.sleep(min(2.0, 0.1 + waited / 4))
 
     async def _apply_once(self, records: list[SourceRecord], fetched_at: datetime) -> None:
         partitions = {(r.topic, r.partition) for r in records}
@@ -264,7 +291,11 @@ class ProjectionRunner(Generic[E]):
             if position >= highwater:
                 caught_up.append((tp.topic, tp.partition, position))
         if caught_up:
-            await tracking.mark_caught_up(self._pool, self.name, caught_up, fetched_at)
+            try:
+                await tracking.mark_caught_up(self._pool, self.name, caught_up, fetched_at)
+            except _CONNECTION_LOST as exc:  # only as_of is late; the next idle poll marks it
+                log.warning("%s: could not mark caught up (%r)", self.name, exc)
+                return
             for topic, partition, position in caught_up:
                 self._progress[(topic, partition)] = (position, fetched_at)
         self._last_caught_up_mark = time.monotonic()

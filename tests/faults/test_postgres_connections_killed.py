@@ -1,0 +1,97 @@
+"""Every Postgres connection of the services killed (pg_terminate_backend), 40 times in quick succession, while
+ingest takes load and a consumer applies it: no service is restarted, ingest refuses with a retryable status what
+it cannot take (the client retries, as Segment's do), the consumer applies its batch again once the database
+answers, the read API answers again, and every acknowledged event is counted once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.e2e.conftest import StartService, create_project_with_cli
+from tests.helpers import eventually
+
+BATCHES, PER_BATCH, KILLS = 150, 50, 40
+
+
+async def test_services_survive_their_database_connections_being_killed(
+    start_service: StartService, database_url: str, kafka_bootstrap: str
+) -> None:
+    project = create_project_with_cli(database_url, kafka_bootstrap, "UTC")
+    ingest = start_service("pulse_ingest", PULSE_KEY_CACHE_TTL_S="0")  # every request needs the database
+    api = start_service("pulse_metrics", "api", PULSE_KEY_CACHE_TTL_S="0")
+    consumer = start_service("pulse_metrics", "consumer", http=False, PULSE_CONSUMER_MAX_RECORDS="50")
+    pids = {s.name + str(i): s.process.pid for i, s in enumerate((ingest, api, consumer))}
+    database = database_url.rsplit("/", 1)[1]
+    today = datetime.now(UTC).date().isoformat()
+    acknowledged = 0
+    retried: list[int] = []
+    killed: list[int] = []
+
+    async def send_load() -> None:
+        nonlocal acknowledged
+        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
+            for b in range(BATCHES):
+                batch = [
+                    {"type": "track", "userId": f"u{i}", "event": "Loaded", "messageId": f"m{b}-{i}"}
+                    for i in range(PER_BATCH)
+                ]
+                while True:  # a retryable refusal is retried; anything else fails the test
+                    answer = await client.post(
+                        "/v1/batch", json={"batch": batch}, headers={"Authorization": f"Bearer {project.write_key}"}
+                    )
+                    if answer.status_code == 200:
+                        acknowledged += answer.json()["accepted"] + len(answer.json()["duplicates"])
+                        break
+                    assert answer.status_code == 503, answer.text
+                    assert "Retry-After" in answer.headers
+                    retried.append(b)
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(0.05)
+
+    async def kill_connections() -> None:
+        admin = await asyncpg.connect(database_url)
+        try:
+            await asyncio.sleep(4)  # the consumer has joined its group and is applying
+            for _ in range(KILLS):
+                await asyncio.sleep(0.15)
+                terminated = await admin.fetch(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    database,
+                )
+                killed.append(len(terminated))
+        finally:
+            await admin.close()
+
+    await asyncio.gather(send_load(), kill_connections())
+    assert sum(killed) >= KILLS, killed  # the rounds killed the services' connections
+
+    async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+
+        async def counted() -> int:
+            answer = await client.get(
+                f"/v1/projects/{project.project}/events/daily",
+                params={"from": today, "to": today},
+                headers={"Authorization": f"Bearer {project.read_key}"},
+            )
+            if answer.status_code != 200:
+                return -1
+            body: Any = answer.json()
+            return sum(row["count"] for row in body["series"])
+
+        assert await eventually(counted, lambda n: n >= BATCHES * PER_BATCH, timeout_s=90) == BATCHES * PER_BATCH
+        await asyncio.sleep(2)
+        assert await counted() == BATCHES * PER_BATCH
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+    assert acknowledged == BATCHES * PER_BATCH
+    for service in (ingest, api, consumer):
+        assert service.process.poll() is None, f"{service.name} exited:\\n{service.log()}"
+    assert {s.name + str(i): s.process.pid for i, s in enumerate((ingest, api, consumer))} == pids  # none restarted
+    # The consumer lost connections in the middle of its work, and applied those batches again.
+    assert "the database is unreachable" in consumer.log()
