@@ -15,7 +15,7 @@ import httpx
 from tests.e2e.conftest import StartService, create_project_with_cli
 from tests.helpers import eventually
 
-BATCHES, PER_BATCH, KILLS = 150, 50, 40
+BATCHES, PER_BATCH, KILLS, MAX_KILLS = 150, 50, 40, 400
 
 
 async def test_services_survive_their_database_connections_being_killed(
@@ -32,10 +32,15 @@ async def test_services_survive_their_database_connections_being_killed(
     retried: list[int] = []
     killed: list[int] = []
 
+    kills_done = asyncio.Event()
+    sent_batches = 0
+
     async def send_load() -> None:
-        nonlocal acknowledged
+        """Batches until the killing is over (and at least BATCHES), so the consumer is busy throughout."""
+        nonlocal acknowledged, sent_batches
         async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            for b in range(BATCHES):
+            b = 0
+            while b < BATCHES or not kills_done.is_set():
                 batch = [
                     {"type": "track", "userId": f"u{i}", "event": "Loaded", "messageId": f"m{b}-{i}"}
                     for i in range(PER_BATCH)
@@ -51,13 +56,18 @@ async def test_services_survive_their_database_connections_being_killed(
                     assert "Retry-After" in answer.headers
                     retried.append(b)
                     await asyncio.sleep(0.2)
+                b += 1
+                sent_batches = b
                 await asyncio.sleep(0.05)
 
     async def kill_connections() -> None:
+        """At least KILLS rounds, and on until a kill has landed inside the consumer's work (its log says so)."""
         admin = await asyncpg.connect(database_url)
         try:
             await asyncio.sleep(4)  # the consumer has joined its group and is applying
-            for _ in range(KILLS):
+            while len(killed) < KILLS or (
+                "the database is unreachable" not in consumer.log() and len(killed) < MAX_KILLS
+            ):
                 await asyncio.sleep(0.15)
                 terminated = await admin.fetch(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -67,6 +77,7 @@ async def test_services_survive_their_database_connections_being_killed(
                 killed.append(len(terminated))
         finally:
             await admin.close()
+            kills_done.set()
 
     await asyncio.gather(send_load(), kill_connections())
     assert sum(killed) >= KILLS, killed  # the rounds killed the services' connections
@@ -84,12 +95,14 @@ async def test_services_survive_their_database_connections_being_killed(
             body: Any = answer.json()
             return sum(row["count"] for row in body["series"])
 
-        assert await eventually(counted, lambda n: n >= BATCHES * PER_BATCH, timeout_s=90) == BATCHES * PER_BATCH
+        assert (
+            await eventually(counted, lambda n: n >= sent_batches * PER_BATCH, timeout_s=90) == sent_batches * PER_BATCH
+        )
         await asyncio.sleep(2)
-        assert await counted() == BATCHES * PER_BATCH
+        assert await counted() == sent_batches * PER_BATCH
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
-    assert acknowledged == BATCHES * PER_BATCH
+    assert acknowledged == sent_batches * PER_BATCH
     for service in (ingest, api, consumer):
         assert service.process.poll() is None, f"{service.name} exited:\\n{service.log()}"
     assert {s.name + str(i): s.process.pid for i, s in enumerate((ingest, api, consumer))} == pids  # none restarted
