@@ -8,11 +8,11 @@ import asyncio
 import random
 import signal
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
 from tests.e2e.conftest import StartService, create_project_with_cli
+from tests.faults.figures import counted_today
 from tests.helpers import eventually
 
 MIN_BATCHES, PER_BATCH, KILLS = 40, 100, 4
@@ -33,14 +33,7 @@ async def test_a_consumer_killed_mid_batch_repeatedly_counts_every_acknowledged_
     counted_at_kills: list[int] = []
 
     async def counted() -> int:
-        async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
-            answer = await client.get(
-                f"/v1/projects/{project.project}/events/daily",
-                params={"from": today, "to": today},
-                headers={"Authorization": f"Bearer {project.read_key}"},
-            )
-        body: Any = answer.json()
-        return sum(row["count"] for row in body["series"])
+        return await counted_today(api.url, project, today)
 
     kills_done = asyncio.Event()
 

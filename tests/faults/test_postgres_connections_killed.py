@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 
 from tests.e2e.conftest import StartService, create_project_with_cli
+from tests.faults.figures import counted_today
 from tests.helpers import eventually
 
 BATCHES, PER_BATCH, KILLS, MAX_KILLS = 150, 50, 40, 400
@@ -82,19 +82,10 @@ async def test_services_survive_their_database_connections_being_killed(
     await asyncio.gather(send_load(), kill_connections())
     assert sum(killed) >= KILLS, killed  # the rounds killed the services' connections
 
+    async def counted() -> int:
+        return await counted_today(api.url, project, today)
+
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
-
-        async def counted() -> int:
-            answer = await client.get(
-                f"/v1/projects/{project.project}/events/daily",
-                params={"from": today, "to": today},
-                headers={"Authorization": f"Bearer {project.read_key}"},
-            )
-            if answer.status_code != 200:
-                return -1
-            body: Any = answer.json()
-            return sum(row["count"] for row in body["series"])
-
         assert (
             await eventually(counted, lambda n: n >= sent_batches * PER_BATCH, timeout_s=90) == sent_batches * PER_BATCH
         )
