@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -33,6 +33,7 @@ from pulse_common.runner.projection import E, Projection, SourceRecord
 from pulse_common.telemetry.catalog import ConsumerMetrics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # Conflicts with a concurrent transaction, resolved by trying again; anything else ends the runner.
@@ -173,7 +174,9 @@ class ProjectionRunner(Generic[E]):
 
     async def seek_to_stored_offsets(self, assigned: set[TopicPartition]) -> None:
         keys = [(tp.topic, tp.partition) for tp in assigned]
-        stored = await tracking.ensure_offsets(self._pool, self.name, keys)
+        stored = await self._while_database_away(
+            "reading the stored offsets", lambda: tracking.ensure_offsets(self._pool, self.name, keys)
+        )
         for tp in assigned:
             offset = stored.get((tp.topic, tp.partition), 0)
             self._consumer.seek(tp, offset)
@@ -182,27 +185,30 @@ class ProjectionRunner(Generic[E]):
         log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
 
     async def _apply(self, records: list[SourceRecord], fetched_at: datetime) -> None:
-        conflicts = 0
-        lost_since: float | None = None
-        while True:
+        for attempt in range(1, _TRANSIENT_ATTEMPTS + 1):
             try:
-                await self._apply_once(records, fetched_at)
+                await self._while_database_away("applying the batch", lambda: self._apply_once(records, fetched_at))
                 return
             except _TRANSIENT_DATABASE_ERRORS as exc:
                 # The transaction rolled back whole: applying the batch again is safe.
-                conflicts += 1
-                if conflicts == _TRANSIENT_ATTEMPTS:
+                if attempt == _TRANSIENT_ATTEMPTS:
                     raise
-                log.warning("%s: %r; applying the batch again (attempt %d)", self.name, exc, conflicts + 1)
-                await asyncio.sleep(0.05 * conflicts)
+                log.warning("%s: %r; applying the batch again (attempt %d)", self.name, exc, attempt + 1)
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _while_database_away(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run ``operation`` (one transaction, or a read) again while Postgres does not answer, up to
+        ``database_unreachable_s``: every database step of the runner goes through here."""
+        lost_since: float | None = None
+        while True:
+            try:
+                return await operation()
             except _CONNECTION_LOST as exc:
                 lost_since = lost_since or time.monotonic()
                 waited = time.monotonic() - lost_since
                 if waited >= self._database_unreachable_s:
                     raise
-                log.warning(
-                    "%s: the database is unreachable (%r); applying the batch again when it answers", self.name, exc
-                )
+                log.warning("%s: the database is unreachable (%r); %s again when it answers", self.name, exc, what)
                 await asyncio.sleep(min(2.0, 0.1 + waited / 4))
 
     async def _apply_once(self, records: list[SourceRecord], fetched_at: datetime) -> None:
