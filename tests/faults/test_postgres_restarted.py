@@ -9,10 +9,12 @@ other test's database with it."""
 from __future__ import annotations
 
 import asyncio
+import operator
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 import asyncpg
 import httpx
@@ -112,18 +114,18 @@ async def test_services_ride_out_postgres_crashing_and_restarting(
             for _ in range(RESTARTS):
                 # Each crash lands while the consumer is applying: its count has just moved.
                 before = await counted()
-                await eventually(counted, lambda n, before=before: n > before, timeout_s=60)
+                await eventually(counted, partial(operator.lt, before), timeout_s=60)
                 await asyncio.to_thread(private_postgres.restart_immediately)
             # Down for longer: every service says so on /readyz, and says it is ready once the server is back.
             await asyncio.to_thread(private_postgres.stop_immediately)
-            for service in services:
-                readiness_while_down[service.name + str(services.index(service))] = await eventually(
-                    lambda service=service: readiness(service), lambda r: r[0] == 503, timeout_s=30
+            for index, service in enumerate(services):
+                readiness_while_down[f"{service.name}{index}"] = await eventually(
+                    partial(readiness, service), lambda r: r[0] == 503, timeout_s=30
                 )
             await asyncio.sleep(1)
             await asyncio.to_thread(private_postgres.start)
             for service in services:
-                await eventually(lambda service=service: readiness(service), lambda r: r[0] == 200, timeout_s=60)
+                await eventually(partial(readiness, service), lambda r: r[0] == 200, timeout_s=60)
         finally:
             faults_done.set()
 
