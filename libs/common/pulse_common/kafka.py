@@ -61,6 +61,19 @@ def build_consumer(settings: CommonSettings, *, group_id: str, client_id: str) -
     )
 
 
+def build_reader(settings: CommonSettings, *, client_id: str) -> AIOKafkaConsumer:
+    """A consumer in no group, reading the partitions it is assigned from the offsets it is told (replays)."""
+    return AIOKafkaConsumer(
+        **connection_options(settings),
+        group_id=None,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
 async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] = TOPIC_SPECS) -> list[str]:
     """Create the topics that are missing; returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulse-admin")

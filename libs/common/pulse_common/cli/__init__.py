@@ -1,4 +1,4 @@
-"""The ``pulse`` command: projects and keys, migrations, and the local stack."""
+"""The ``pulse`` command: projects and keys, migrations, projection rebuilds, and the local stack."""
 
 import argparse
 import asyncio
@@ -6,10 +6,11 @@ import json
 import sys
 from collections.abc import Sequence
 
-from pulse_common.cli import projects, roles, stack
+from pulse_common.cli import projects, rebuild, roles, stack
 from pulse_common.db import DatabaseUnavailable
 from pulse_common.migrations import MigrationError
 from pulse_common.projects import ProjectError
+from pulse_common.rebuild import RebuildFailed, RebuildRefused
 from pulse_common.settings import CommonSettings
 
 
@@ -59,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke = grafana.add_parser("revoke", help="stop showing these projects to the role")
     revoke.add_argument("role")
     revoke.add_argument("projects", nargs="+")
+
+    projections = commands.add_parser("projections", help="projections").add_subparsers(dest="action", required=True)
+    projections.add_parser("list", help="the projections that can be rebuilt, and their tables")
+    rebuild_cmd = projections.add_parser(
+        "rebuild",
+        help="replay the log from its beginning into a fresh copy and swap it in atomically (the live copy serves "
+        "meanwhile); refused when the log no longer holds every event applied",
+    )
+    rebuild_cmd.add_argument("name", help="a projection, e.g. metrics.adoption (pulse projections list)")
 
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
     run = commands.add_parser("run", help="run one role (the container image's command)")
@@ -113,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             removed = asyncio.run(projects.grafana_access(settings, args.action, args.role, args.projects, create))
             print(json.dumps({"role": args.role, "projects": args.projects, "action": args.action, "removed": removed}))
             return 0
+        if args.command == "projections":
+            if args.action == "list":
+                print(json.dumps(rebuild.listing(), indent=2))
+                return 0
+            print(json.dumps(asyncio.run(rebuild.rebuild(settings, args.name)), indent=2))
+            return 0
         if args.command == "run" and args.role != "migrate":
             roles.exec_service(args.role)
         if args.command in ("migrate", "run"):
@@ -123,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.action == "up":
                 return stack.up(settings, prometheus=args.prometheus)
             return {"down": stack.down, "status": stack.status}[args.action](settings)
-    except (ProjectError, DatabaseUnavailable, MigrationError, stack.StackError) as exc:
+    except (ProjectError, DatabaseUnavailable, MigrationError, stack.StackError, RebuildRefused, RebuildFailed) as exc:
         print(f"pulse: {exc}", file=sys.stderr)
         return 1
     return 2

@@ -39,6 +39,8 @@ T = TypeVar("T")
 # Conflicts with a concurrent transaction, resolved by trying again; anything else ends the runner.
 _TRANSIENT_DATABASE_ERRORS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 _TRANSIENT_ATTEMPTS = 3
+# How long the advisory Kafka commit after a batch may take before the runner goes on without it.
+_ADVISORY_COMMIT_TIMEOUT_S = 5.0
 # The database went away (connection killed, server restarting): the transaction is lost whole, so the batch is
 # applied again once it answers, until the runner has waited `database_unreachable_s`.
 _CONNECTION_LOST = (
@@ -235,7 +237,7 @@ class ProjectionRunner(Generic[E]):
                     poison.append((record.key, deadletter.poison_letter(self.name, record, str(exc))))
             await deadletter.publish_dead_letters(self._producer, poison)
             claimed = await tracking.claim_events(conn, self.name, [e.event_id for e in events])
-            new_events = _first_of_each(events, claimed)
+            new_events = first_of_each(events, claimed)
             await self.projection.apply(conn, new_events)
             next_offsets = _next_offsets(fresh)
             positions = self._positions(fresh, next_offsets, fetched_at)
@@ -281,8 +283,10 @@ class ProjectionRunner(Generic[E]):
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # Bounded: aiokafka retries a retriable failure (no coordinator, a topic the broker does not know)
+            # forever, which would stall the runner and keep it from ever noticing that the broker is gone.
+            await asyncio.wait_for(self._consumer.commit(offsets), _ADVISORY_COMMIT_TIMEOUT_S)
+        except (CommitFailedError, IllegalStateError, KafkaError, TimeoutError) as exc:
             log.warning("%s: advisory Kafka commit failed (offsets are safe in Postgres): %r", self.name, exc)
 
     async def _mark_caught_up(self, fetched_at: datetime) -> None:
@@ -385,7 +389,7 @@ class ProjectionRunner(Generic[E]):
         return time.monotonic() - self._broker_last_seen
 
 
-def _first_of_each(events: Sequence[E], claimed: set[UUID]) -> list[E]:
+def first_of_each(events: Sequence[E], claimed: set[UUID]) -> list[E]:
     """Events whose id was claimed now, each once (a batch may hold the same event twice)."""
     seen: set[UUID] = set()
     kept: list[E] = []

@@ -1,0 +1,38 @@
+"""The metrics service's projections as `pulse projections rebuild` knows them: each with the tables it alone
+writes (a rebuild replaces them whole; one the list misses makes the rebuild refuse)."""
+
+from pulse_common.rebuild import RebuildUnit
+from pulse_metrics.consumer import projection_factories
+from pulse_metrics.settings import MetricsSettings
+
+ADOPTION_TABLES = tuple(
+    f"metrics.{t}"
+    for t in (
+        "activity_links",
+        "adoption_delays",
+        "cohort_periods",
+        "feature_adopters",
+        "feature_day_events",
+        "feature_links",
+        "identity_links",
+        "trait_history",
+        "user_days",
+        "user_feature_days",
+        "user_traits",
+        "users",
+    )
+)
+RELEASE_HEALTH_TABLES = tuple(
+    f"metrics.{t}"
+    for t in ("release_hours", "release_user_hours", "release_user_links", "session_aggregates", "sessions")
+)
+
+
+def rebuild_units(settings: MetricsSettings) -> list[RebuildUnit]:
+    factories = {factory.__name__: factory for factory in projection_factories(settings)}
+    return [
+        RebuildUnit("metrics.daily_events", [factories["daily_events"]], ("metrics.daily_event_counts",)),
+        RebuildUnit("metrics.rejections", [factories["rejections"]], ("metrics.rejections",)),
+        RebuildUnit("metrics.adoption", [factories["adoption"]], ADOPTION_TABLES),
+        RebuildUnit("metrics.release_health", [factories["release_health"]], RELEASE_HEALTH_TABLES),
+    ]
