@@ -45,18 +45,28 @@ def start_broker(
     log_path: Path | None = None,
     new_session: bool = False,
     extra_env: dict[str, str] | None = None,
+    advertised_port: int | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start Tansu on 127.0.0.1:``port`` and wait until it accepts connections."""
+    """Start Tansu on 127.0.0.1:``port`` and wait until it accepts connections.
+
+    ``advertised_port``: the port clients are told to connect to after bootstrapping (default ``port``), e.g. a
+    proxy's in front of the broker; Kafka clients use the advertised address for everything but the first request.
+    """
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=new_session,
-        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"), **(extra_env or {})},
-    )
+    try:
+        process = subprocess.Popen(
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=new_session,
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"), **(extra_env or {})},
+        )
+    finally:
+        if not isinstance(out, int):
+            out.close()  # the child has its own copy; ours would leak (a ResourceWarning in tests)
     try:
         wait_for_port("127.0.0.1", port)
     except BrokerUnavailable:
