@@ -32,6 +32,29 @@ def health_router(
     checks: dict[str, ReadinessCheck], registry: CollectorRegistry, *, timeout_s: float = 2.0
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    # Checks that timed out and are still unwinding (held, so they are not collected while running).
+    unwinding: set[asyncio.Future[None]] = set()
+
+    def unwound(task: asyncio.Future[None]) -> None:
+        unwinding.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure after the answer was given is no news
+
+    async def within_timeout(check: ReadinessCheck) -> None:
+        """``check``, given up on after ``timeout_s``. Not asyncio.wait_for: it waits until the cancelled check has
+        unwound, and a query cancelled on a silent database connection unwinds only once the network answers again
+        (asyncpg's pool returns the connection shielded from cancellation), so /readyz would hang for the outage."""
+        task = asyncio.ensure_future(check())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        finally:
+            if not task.done():
+                task.cancel()
+                unwinding.add(task)
+                task.add_done_callback(unwound)
+        if not done:
+            raise TimeoutError(f"no answer in {timeout_s} s")
+        task.result()
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -42,7 +65,7 @@ def health_router(
         results: dict[str, str] = {}
         for name, check in checks.items():
             try:
-                await asyncio.wait_for(check(), timeout_s)
+                await within_timeout(check)
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"unavailable: {type(exc).__name__}"
