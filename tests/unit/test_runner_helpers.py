@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from pulse_common.runner.projection import SourceRecord
-from pulse_common.runner.runner import _first_of_each, _next_offsets
+from pulse_common.runner.runner import _next_offsets, first_of_each
 
 A, B, C, D = (uuid.UUID(int=n) for n in (1, 2, 3, 4))
 
@@ -35,8 +35,8 @@ class Ev:
         pytest.param([Ev(C, "c1"), Ev(C, "c2")], {A}, [], id="unclaimed-repeats-dropped"),
     ],
 )
-def test_first_of_each(events: list[Ev], claimed: set[uuid.UUID], expected: list[str]) -> None:
-    assert [e.label for e in _first_of_each(events, claimed)] == expected
+def testfirst_of_each(events: list[Ev], claimed: set[uuid.UUID], expected: list[str]) -> None:
+    assert [e.label for e in first_of_each(events, claimed)] == expected
 
 
 def _record(topic: str, partition: int, offset: int) -> SourceRecord:

@@ -31,7 +31,11 @@ RELEASE_HEALTH_TABLES = tuple(
 def rebuild_units(settings: MetricsSettings) -> list[RebuildUnit]:
     factories = {factory.__name__: factory for factory in projection_factories(settings)}
     return [
-        RebuildUnit("metrics.daily_events", [factories["daily_events"]], ("metrics.daily_event_counts",)),
+        RebuildUnit(
+            "metrics.daily_events",
+            [factories["daily_events"]],
+            ("metrics.daily_event_counts", "metrics.user_event_days"),
+        ),
         RebuildUnit("metrics.rejections", [factories["rejections"]], ("metrics.rejections",)),
         RebuildUnit("metrics.adoption", [factories["adoption"]], ADOPTION_TABLES),
         RebuildUnit("metrics.release_health", [factories["release_health"]], RELEASE_HEALTH_TABLES),

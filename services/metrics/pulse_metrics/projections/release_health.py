@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from pulse_common import codec, topics
 from pulse_common.db import Connection, advisory_locks
-from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated
+from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted
 from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
@@ -51,10 +52,24 @@ class ReleaseHealthProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
+        run: list[SessionStreamEvent] = []
+        for event in events:  # an erasure takes out what came before it, not what follows
+            if isinstance(event, UserDeleted):
+                await self._apply_run(conn, run)
+                run = []
+                zones = await self.zones.load(conn, [event.project])
+                if event.project in zones:
+                    await erase_user(conn, event.project, event.distinct_id, zones[event.project])
+            else:
+                run.append(event)
+        await self._apply_run(conn, run)
+
+    async def _apply_run(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
+        if not events:
+            return
         zones = await self.zones.load(conn, (e.project for e in events))
         updates = [e for e in events if isinstance(e, SessionUpdated) and e.project in zones]
         aggregates = [e for e in events if isinstance(e, SessionsAggregated) and e.project in zones]
-        # User deletion of release-health data comes with the deletion work (issue 9).
         if not updates and not aggregates:
             return
         session_keys = sorted({(e.project, e.session_id) for e in updates})
@@ -95,6 +110,61 @@ class ReleaseHealthProjection:
         if changed_hours:
             await recount_users(conn, changed_hours, rollups)
         await write_release_rollups(conn, rollups)
+
+
+async def erase_user(conn: Connection, project: str, distinct_id: str, zone: ZoneInfo) -> None:
+    """Take one user's sessions and SDK aggregates out of every release-health rollup (user_deleted), then their
+    rows: the counts are as if the user had never sent a session."""
+    sessions = await conn.fetch(
+        "SELECT * FROM metrics.sessions WHERE project = $1 AND distinct_id = $2 ORDER BY session_id",
+        project,
+        distinct_id,
+    )
+    await advisory_locks(conn, [("session", project, r["session_id"]) for r in sessions])
+    user_scopes = await conn.fetch(
+        "SELECT DISTINCT release, environment FROM metrics.release_user_hours "
+        "WHERE project = $1 AND distinct_id = $2 ORDER BY release, environment",
+        project,
+        distinct_id,
+    )
+    users: list[UserKey] = [(project, r["release"], r["environment"], distinct_id) for r in user_scopes]
+    await advisory_locks(conn, [("user", *user) for user in users])
+    aggregates = await conn.fetch(
+        "DELETE FROM metrics.session_aggregates WHERE project = $1 AND distinct_id = $2 "
+        "RETURNING release, environment, started, sessions, errored, crashed, abnormal",
+        project,
+        distinct_id,
+    )
+    rollups = ReleaseRollupChanges()
+    for row in sessions:
+        state = state_of(row)
+        hour = local_hour(state.started, zone)
+        rollups.add_counts((project, state.release, state.environment, hour), counts_of(state), -1)
+    for row in aggregates:
+        counts = Counts(
+            sessions=row["sessions"], errored=row["errored"], crashed=row["crashed"], abnormal=row["abnormal"]
+        )
+        rollups.add_counts((project, row["release"], row["environment"], local_hour(row["started"], zone)), counts, -1)
+    hours_before = await user_hour_counts(conn, users)
+    for user in users:
+        rollups.change_user(user, user_hours(hours_before.get(user, {}).items()), user_hours([]))
+    await conn.execute(
+        "DELETE FROM metrics.release_user_hours WHERE project = $1 AND distinct_id = $2", project, distinct_id
+    )
+    await conn.execute("DELETE FROM metrics.sessions WHERE project = $1 AND distinct_id = $2", project, distinct_id)
+    await write_release_rollups(conn, rollups)
+    # Hours left with nothing in them: as if no session had been counted there (a release seen only by this user
+    # is no longer listed).
+    emptied = sorted({key[:4] for key in rollups.hours})
+    await conn.execute(
+        """
+        DELETE FROM metrics.release_hours h
+        USING unnest($1::text[], $2::text[], $3::text[], $4::timestamp[]) AS k(project, release, environment, hour)
+        WHERE h.project = k.project AND h.release = k.release AND h.environment = k.environment AND h.hour = k.hour
+          AND h.sessions = 0 AND h.errored = 0 AND h.crashed = 0 AND h.abnormal = 0
+        """,
+        *([k[i] for k in emptied] for i in range(4)),
+    )
 
 
 async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rollups: ReleaseRollupChanges) -> None:
