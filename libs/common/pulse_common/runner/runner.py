@@ -243,7 +243,7 @@ class ProjectionRunner(Generic[E]):
             positions = self._positions(fresh, next_offsets, fetched_at)
             await tracking.advance_offsets(conn, self.name, positions)
         for topic, partition, next_offset, as_of in positions:
-            self._progress[(topic, partition)] = (next_offset, as_of)
+            self._note_progress(topic, partition, next_offset, as_of)
         result = BatchResult(
             applied=len(new_events),
             duplicates=len(events) - len(new_events),
@@ -266,7 +266,7 @@ class ProjectionRunner(Generic[E]):
             newest[(r.topic, r.partition)] = r.timestamp_ms
         positions = []
         for (topic, partition), next_offset in next_offsets.items():
-            highwater = self._consumer.highwater(TopicPartition(topic, partition))
+            highwater = self._highwater(TopicPartition(topic, partition))
             if highwater is not None and next_offset >= highwater:
                 as_of = fetched_at
             else:
@@ -294,11 +294,9 @@ class ProjectionRunner(Generic[E]):
             return
         caught_up = []
         for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await self._consumer.position(tp)
-            if position >= highwater:
+            highwater = self._highwater(tp)
+            position = await self._position(tp) if highwater is not None else None
+            if position is not None and highwater is not None and position >= highwater:
                 caught_up.append((tp.topic, tp.partition, position))
         if caught_up:
             try:
@@ -307,7 +305,7 @@ class ProjectionRunner(Generic[E]):
                 log.warning("%s: could not mark caught up (%r)", self.name, exc)
                 return
             for topic, partition, position in caught_up:
-                self._progress[(topic, partition)] = (position, fetched_at)
+                self._note_progress(topic, partition, position, fetched_at)
         self._last_caught_up_mark = time.monotonic()
 
     async def _check_broker(self) -> None:
@@ -334,11 +332,9 @@ class ProjectionRunner(Generic[E]):
         for tp in self._consumer.assignment():
             if (tp.topic, tp.partition) in skip:
                 continue
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await self._consumer.position(tp)
-            if position > highwater:
+            highwater = self._highwater(tp)
+            position = await self._position(tp) if highwater is not None else None
+            if position is not None and highwater is not None and position > highwater:
                 await self._restart_partition(tp, f"stored offset {position} is beyond the log's end {highwater}")
 
     async def _recover_out_of_range(self, offsets: dict[TopicPartition, int]) -> None:
@@ -371,6 +367,26 @@ class ProjectionRunner(Generic[E]):
                 self._metrics.dead_lettered.labels(self.name, deadletter.UNDECODABLE).inc(result.dead_lettered)
             self._metrics.batch_duration.labels(self.name).observe(seconds)
 
+    # The group rebalances in the background, also while a batch is applied: a partition of the batch, or of the
+    # assignment read a moment ago, may have been revoked since (aiokafka asserts on it, or raises).
+
+    def _highwater(self, tp: TopicPartition) -> int | None:
+        """The partition's fetch high-water mark; None before its first fetch, or once it is no longer assigned."""
+        return self._consumer.highwater(tp) if tp in self._consumer.assignment() else None
+
+    async def _position(self, tp: TopicPartition) -> int | None:
+        """The partition's fetch position; None once it is no longer assigned."""
+        try:
+            position: int = await self._consumer.position(tp)
+        except IllegalStateError:
+            return None
+        return position
+
+    def _note_progress(self, topic: str, partition: int, offset: int, as_of: datetime) -> None:
+        """Record an assigned partition's progress; a revoked one is the new owner's to report."""
+        if TopicPartition(topic, partition) in self._consumer.assignment():
+            self._progress[(topic, partition)] = (offset, as_of)
+
     def forget(self, revoked: set[TopicPartition]) -> None:
         for tp in revoked:
             self._progress.pop((tp.topic, tp.partition), None)
@@ -378,10 +394,9 @@ class ProjectionRunner(Generic[E]):
     def progress(self) -> list[PartitionProgress]:
         """Each assigned partition's stored offset, fetch high-water mark (None until fetched) and as_of."""
         return [
-            PartitionProgress(
-                topic, partition, offset, self._consumer.highwater(TopicPartition(topic, partition)), as_of
-            )
+            PartitionProgress(topic, partition, offset, self._highwater(TopicPartition(topic, partition)), as_of)
             for (topic, partition), (offset, as_of) in sorted(self._progress.items())
+            if TopicPartition(topic, partition) in self._consumer.assignment()
         ]
 
     def broker_silent_s(self) -> float:
