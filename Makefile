@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit lint typecheck fmt migrate bench clean tools dashboards generate k8s-check
+.PHONY: up down status test test-unit test-faults lint typecheck fmt migrate bench clean tools dashboards generate k8s-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: $(STAMP) tools lint typecheck
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+## test-faults: only the fault-injection tests (tests/faults; also part of `make test`)
+test-faults: $(STAMP)
+	$(BIN)/pytest tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
