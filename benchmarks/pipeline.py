@@ -15,9 +15,9 @@ import asyncpg
 
 from benchmarks.ingest import wait_http
 from pulse_common import broker as embedded_broker
-from pulse_common import codec
 from pulse_common.db import create_pool
-from pulse_common.kafka import build_consumer, build_producer, ensure_topics, partition_for
+from pulse_common.generate.publish import publish
+from pulse_common.kafka import build_consumer, build_producer
 from pulse_common.runner import ProjectionRunner
 from pulse_common.settings import CommonSettings
 
@@ -25,30 +25,9 @@ from pulse_common.settings import CommonSettings
 async def produce(
     settings: CommonSettings, topic: str, chunks: Iterable[Sequence[Any]], key_of: Callable[[Any], bytes]
 ) -> int:
-    """Send every event, keyed as ingest keys it, one record batch per partition at a time; the count sent."""
-    await ensure_topics(settings.kafka_bootstrap)
-    producer = build_producer(settings, client_id="bench-producer")
-    await producer.start()
-    count = 0
-    try:
-        partitions = sorted(await producer.partitions_for(topic))
-        for chunk in chunks:
-            batches: dict[int, Any] = {}
-            for event in chunk:
-                key = key_of(event)
-                value = codec.encode(event)
-                partition = partitions[partition_for(key, len(partitions))]
-                batch = batches.setdefault(partition, producer.create_batch())
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    await (await producer.send_batch(batch, topic, partition=partition))
-                    batch = batches[partition] = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
-                count += 1
-            for partition, batch in batches.items():
-                await (await producer.send_batch(batch, topic, partition=partition))
-    finally:
-        await producer.stop()
-    return count
+    """Send every event to ``topic``, keyed by ``key_of``, one record batch per partition at a time; the count."""
+    sent = await publish(settings, chunks, topic_of=lambda event: (topic, key_of(event)))
+    return sum(sent.values())
 
 
 async def apply_all(

@@ -5,8 +5,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 
-from pulse_common.cli import projects, rebuild, roles, stack
+from pulse_common.cli import generate, projects, rebuild, roles, stack
 from pulse_common.db import DatabaseUnavailable
 from pulse_common.migrations import MigrationError
 from pulse_common.projects import ProjectError
@@ -70,6 +71,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild_cmd.add_argument("name", help="a projection, e.g. metrics.adoption (pulse projections list)")
 
+    gen = commands.add_parser(
+        "generate",
+        help="a realistic, deterministic product history (users, features, releases with one bad one, sessions, "
+        "NPS/CSAT/CES with comments) for a project",
+    )
+    gen.add_argument("project")
+    gen.add_argument("--days", type=int, default=90, help="days of history, ending today (default 90)")
+    gen.add_argument("--users", type=int, default=2000, help="users arriving over the window (default 2000)")
+    gen.add_argument("--seed", type=int, default=1, help="the same seed gives the same events and ids (default 1)")
+    gen.add_argument("--end", type=date.fromisoformat, default=None, help="last day, YYYY-MM-DD (default today)")
+    gen.add_argument(
+        "--to",
+        choices=["topics", "ingest"],
+        default="topics",
+        help="topics: written straight to the event topics (any window); ingest: sent through the ingest API as "
+        "apps send them (its horizons refuse sessions older than 5 days)",
+    )
+    gen.add_argument("--ingest-url", default="http://127.0.0.1:8000")
+    gen.add_argument("--write-key", help="the project's write key (--to ingest)")
+
     commands.add_parser("migrate", help="create the database if missing and apply every migration")
     run = commands.add_parser("run", help="run one role (the container image's command)")
     run.add_argument("role", choices=roles.ROLES)
@@ -122,6 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             create = getattr(args, "create", False)
             removed = asyncio.run(projects.grafana_access(settings, args.action, args.role, args.projects, create))
             print(json.dumps({"role": args.role, "projects": args.projects, "action": args.action, "removed": removed}))
+            return 0
+        if args.command == "generate":
+            summary = asyncio.run(
+                generate.generate(
+                    settings,
+                    args.project,
+                    days=args.days,
+                    users=args.users,
+                    seed=args.seed,
+                    last_day=args.end,
+                    to=args.to,
+                    ingest_url=args.ingest_url,
+                    write_key=args.write_key,
+                )
+            )
+            print(json.dumps(summary, indent=2))
             return 0
         if args.command == "projections":
             if args.action == "list":
