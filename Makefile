@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test test-unit test-faults lint typecheck fmt migrate bench clean tools dashboards generate k8s-check
+.PHONY: up down status demo test test-unit test-faults lint typecheck fmt migrate bench clean tools dashboards generate k8s-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 ## (PROMETHEUS=1: also a Prometheus on 127.0.0.1:9090 scraping them, with the alert rules)
 up: $(STAMP) $(if $(PROMETHEUS),tools)
 	$(BIN)/pulse stack up $(if $(PROMETHEUS),--prometheus)
+
+## demo: start the stack if needed, then fill its demo project with 90 days of a generated product (pulse generate)
+demo: up
+	$(BIN)/pulse generate demo --days 90 --users 3000
 
 ## down: stop what `make up` started
 down:
