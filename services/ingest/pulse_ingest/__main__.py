@@ -2,7 +2,9 @@
 
 import gc
 
-from pulse_common.http.serve import serve
+from fastapi import FastAPI
+
+from pulse_common.http.serve import serve, serve_workers
 from pulse_common.logs import configure_logging
 from pulse_ingest.app import create_app
 from pulse_ingest.settings import IngestSettings
@@ -18,12 +20,22 @@ def tune_garbage_collector(young_threshold: int) -> None:
     gc.set_threshold(young_threshold, middle, old)
 
 
-def main() -> None:
+def worker_app() -> FastAPI:
+    """One worker's app, from the environment's settings (uvicorn calls this in each worker process)."""
     settings = IngestSettings()
     configure_logging(settings.log_level)
     app = create_app(settings)
     tune_garbage_collector(settings.gc_young_threshold)
-    serve(app, settings.host, settings.port)
+    return app
+
+
+def main() -> None:
+    settings = IngestSettings()
+    if settings.workers == 1:
+        serve(worker_app(), settings.host, settings.port)
+    else:
+        configure_logging(settings.log_level)
+        serve_workers("pulse_ingest.__main__:worker_app", settings.host, settings.port, settings.workers)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class IngestSettings(CommonSettings):
     publish_timeout_s: float = Field(default=12.0, gt=0)
     retry_after_s: int = Field(default=5, ge=1)
     key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    # Worker processes sharing the port (uvicorn's supervisor); each has its own producer, caches, rate limiter
+    # and /metrics. Kubernetes scales with replicas instead; workers are for a machine of its own.
+    workers: int = Field(default=1, ge=1, le=64)
     # Allocations between two collections of the garbage collector's young generation (CPython's default: 700).
     gc_young_threshold: int = Field(default=50_000, ge=100)
 
