@@ -75,6 +75,7 @@ clean: down
 
 ## bench: benchmarks (figures printed, JSON under benchmarks/results/); never part of `make test`
 bench: $(STAMP)
+	$(BIN)/python -m benchmarks.system
 	$(BIN)/python -m benchmarks.codec
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.adoption

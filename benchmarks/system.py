@@ -1,0 +1,348 @@
+"""The whole system on this machine (issue 10), every figure beside its baseline from the same run:
+
+- end to end: events/s from the first request to the last event applied, Pulse (ingest, broker, the daily-events
+  projection as its own consumer process) beside a naive pipeline (FastAPI ``list[Model]`` body, one ``send()`` per
+  event, a consumer doing one upsert per event), and Pulse with every metrics projection (the consumer as deployed);
+- ingest events/s with 1 and 2 worker processes;
+- freshness p50 / p99 (a batch sent → its events counted in the API) at a fixed offered load;
+- the consumer scaled out: the adoption projection as 1, 2 and 4 processes in one group, totals compared;
+- resident memory of each service under load;
+- the raw ceilings of the parts (benchmarks.ceilings).
+
+``python -m benchmarks.system [--events N]``; prints a table and writes benchmarks/results/system.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from benchmarks import ceilings
+from benchmarks.ceilings import usage_events
+from benchmarks.loadgen import post, run_load
+from benchmarks.stack import RESULTS, RssSampler, Stack, open_stack
+from pulse_common import broker as embedded_broker
+from pulse_common.generate.publish import publish
+
+ADMIN_DSN = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PER_BATCH = 100
+CONNECTIONS = 16
+# Events sent and applied before the clock starts: consumers join their groups, connections open.
+WARM_UP = 1_000
+
+
+def split_warm_up(requests: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    return requests[: WARM_UP // PER_BATCH], requests[WARM_UP // PER_BATCH :]
+
+
+def batch_requests(stack: Stack, count: int, label: str, name: Callable[[int], str] | None = None) -> list[bytes]:
+    """``count`` track events in 100-event batches, timestamped within the last hour."""
+    now = datetime.now(UTC)
+    requests = []
+    for b in range(count // PER_BATCH):
+        batch = [
+            {
+                "type": "track",
+                "userId": f"u{(b * PER_BATCH + i) % 5000}",
+                "event": name(b) if name else f"feature-{i % 50:02d}",
+                "messageId": f"{label}-{b}-{i}",
+                "timestamp": (now - timedelta(seconds=i)).isoformat(),
+            }
+            for i in range(PER_BATCH)
+        ]
+        body = json.dumps({"batch": batch}).encode()
+        requests.append(post("/v1/batch", body, {"Authorization": f"Bearer {stack.project.write_key}"}))
+    return requests
+
+
+async def until(probe: Callable[[], Awaitable[bool]], timeout_s: float = 600) -> float:
+    """Poll ``probe`` every 50 ms until true; the time it turned true."""
+    deadline = time.monotonic() + timeout_s
+    while not await probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the pipeline did not catch up")
+        await asyncio.sleep(0.05)
+    return time.perf_counter()
+
+
+async def applied(dsn: str, consumers: list[str], count: int) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT consumer, sum(next_offset) AS n FROM tracking.partition_offsets "
+            "WHERE consumer = ANY($1::text[]) AND topic = 'pulse.usage.v1' GROUP BY consumer",
+            consumers,
+        )
+    finally:
+        await conn.close()
+    return len(rows) == len(consumers) and all(r["n"] >= count for r in rows)
+
+
+async def pulse_pipeline(
+    count: int, projection: str, consumers: list[str], workers: int = 1, *, with_feedback: bool = False
+) -> dict[str, Any]:
+    """``with_feedback``: the feedback consumer (its usage-context projection reads the same events) and both read
+    APIs run too, so every service's memory is measured under load."""
+    stack = await open_stack(f"e2e_{projection.replace('.', '_')}_{workers}", ADMIN_DSN)
+    try:
+        port = embedded_broker.free_port()
+        stack.serve("ingest", port, "pulse_ingest", PULSE_WORKERS=str(workers))
+        stack.spawn("metrics-consumer", "benchmarks.one_projection", projection)
+        if with_feedback:
+            stack.spawn(
+                "feedback-consumer", "pulse_feedback", "consumer", PULSE_CONSUMER_PORT=str(embedded_broker.free_port())
+            )
+            stack.serve("metrics-api", embedded_broker.free_port(), "pulse_metrics", "api")
+            stack.serve("feedback-api", embedded_broker.free_port(), "pulse_feedback", "api")
+            consumers = [*consumers, "feedback.usage_context"]
+        warm, requests = split_warm_up(batch_requests(stack, WARM_UP + count, "e2e"))
+        await run_load(port, warm, connections=1)  # the consumers have joined their groups once these are applied
+        await until(lambda: applied(stack.dsn, consumers, WARM_UP))
+        with RssSampler(dict(stack.processes)) as memory:
+            started = time.perf_counter()
+            load = await run_load(port, requests, connections=CONNECTIONS)
+            finished = await until(lambda: applied(stack.dsn, consumers, WARM_UP + count))
+        assert load.statuses == {200: len(requests)}, load.statuses
+        counted = None
+        if "metrics.daily_events" in consumers:
+            conn = await asyncpg.connect(stack.dsn)
+            counted = await conn.fetchval("SELECT sum(count) FROM metrics.daily_event_counts")
+            await conn.close()
+            assert counted == WARM_UP + count, (counted, count)  # exactly once, end to end
+        return {
+            "events": count,
+            "ingest_per_s": count / load.seconds,
+            "end_to_end_per_s": count / (finished - started),
+            "counted": counted,
+            "peak_rss_mb": memory.peak_mb,
+        }
+    finally:
+        await stack.close()
+
+
+async def naive_pipeline(count: int) -> dict[str, Any]:
+    stack = await open_stack("e2e_naive", ADMIN_DSN)
+    try:
+        port = embedded_broker.free_port()
+        stack.serve("naive-ingest", port, "benchmarks.naive_ingest", str(port), stack.bootstrap)
+        stack.spawn("naive-consumer", "benchmarks.naive_consumer", stack.bootstrap, stack.dsn, "pulse.usage.v1")
+        warm, requests = split_warm_up(batch_requests(stack, WARM_UP + count, "naive"))
+
+        async def counted(total: int) -> bool:
+            conn = await asyncpg.connect(stack.dsn)
+            try:
+                exists = await conn.fetchval("SELECT to_regclass('naive_daily_counts') IS NOT NULL")
+                return bool(exists) and (await conn.fetchval("SELECT sum(count) FROM naive_daily_counts") or 0) >= total
+            finally:
+                await conn.close()
+
+        await run_load(port, warm, connections=1)
+        await until(lambda: counted(WARM_UP))
+        with RssSampler(dict(stack.processes)) as memory:
+            started = time.perf_counter()
+            load = await run_load(port, requests, connections=CONNECTIONS)
+            finished = await until(lambda: counted(WARM_UP + count))
+        assert load.statuses == {200: len(requests)}, load.statuses
+        return {
+            "events": count,
+            "ingest_per_s": count / load.seconds,
+            "end_to_end_per_s": count / (finished - started),
+            "peak_rss_mb": memory.peak_mb,
+        }
+    finally:
+        await stack.close()
+
+
+async def freshness(rate: int, seconds: int, projection: str) -> dict[str, Any]:
+    """Batches of 100 sent at ``rate`` events/s; each 100 ms slice of them has its own event name, and is fresh when
+    the API counts all of its events: its freshness is that moment minus when its last batch was sent."""
+    stack = await open_stack(f"fresh_{projection.replace('.', '_')}", ADMIN_DSN)
+    try:
+        ingest_port, api_port = embedded_broker.free_port(), embedded_broker.free_port()
+        stack.serve("ingest", ingest_port, "pulse_ingest")
+        stack.serve("metrics-api", api_port, "pulse_metrics", "api")
+        stack.spawn("metrics-consumer", "benchmarks.one_projection", projection)
+        per_slice = rate // 10 // PER_BATCH  # batches per 100 ms
+        slices = seconds * 10
+        requests = batch_requests(
+            stack, slices * per_slice * PER_BATCH, "fresh", name=lambda b: f"s{b // per_slice:04d}"
+        )
+        await asyncio.sleep(8)  # the consumer has joined its group
+        sent_at: dict[str, float] = {}
+        seen_at: dict[str, float] = {}
+        today = datetime.now(UTC).date().isoformat()
+
+        async def send() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", ingest_port)
+            interval = PER_BATCH / rate
+            start = time.perf_counter()
+            for b, request in enumerate(requests):
+                await asyncio.sleep(max(0.0, start + b * interval - time.perf_counter()))
+                sent_at[f"s{b // per_slice:04d}"] = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+            writer.close()
+
+        async def watch() -> None:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", timeout=30) as client:
+                while len(seen_at) < slices:
+                    body = (
+                        await client.get(
+                            f"/v1/projects/{stack.project.project}/events/daily",
+                            params={"from": today, "to": today},
+                            headers={"Authorization": f"Bearer {stack.project.read_key}"},
+                        )
+                    ).json()
+                    now = time.perf_counter()
+                    for row in body["series"]:
+                        if row["count"] == per_slice * PER_BATCH and row["event"] not in seen_at:
+                            seen_at[row["event"]] = now
+                    await asyncio.sleep(0.02)
+
+        with RssSampler(dict(stack.processes)) as memory:
+            await asyncio.wait_for(asyncio.gather(send(), watch()), timeout=seconds + 300)
+        lags = sorted(seen_at[s] - sent_at[s] for s in seen_at)
+        return {
+            "offered_per_s": rate,
+            "seconds": seconds,
+            "p50_s": statistics.median(lags),
+            "p99_s": lags[int(len(lags) * 0.99) - 1],
+            "max_s": lags[-1],
+            "peak_rss_mb": memory.peak_mb,
+        }
+    finally:
+        await stack.close()
+
+
+async def scale_out(count: int, processes: int) -> dict[str, Any]:
+    """The adoption projection as ``processes`` consumer processes in one group, over events already in the log;
+    events/s from its first applied batch to the last, and a digest of its tables (equal for every process count
+    when the totals are exact)."""
+    stack = await open_stack(f"scale_{processes}", ADMIN_DSN)
+    try:
+        events = usage_events(stack.project.project, count, "scale")
+        await publish(stack.settings, [events[i : i + 20_000] for i in range(0, count, 20_000)])
+        for n in range(processes):
+            stack.spawn(f"consumer-{n}", "benchmarks.one_projection", "metrics.adoption")
+
+        async def started_applying() -> bool:
+            conn = await asyncpg.connect(stack.dsn)
+            try:
+                return bool(
+                    await conn.fetchval(
+                        "SELECT coalesce(sum(next_offset), 0) > 0 FROM tracking.partition_offsets "
+                        "WHERE consumer = 'metrics.adoption'"
+                    )
+                )
+            finally:
+                await conn.close()
+
+        first = await until(started_applying)
+        last = await until(lambda: applied(stack.dsn, ["metrics.adoption"], count))
+        conn = await asyncpg.connect(stack.dsn)
+        try:
+            digest = hashlib.sha256()
+            for table in ("metrics.user_days", "metrics.user_feature_days", "metrics.feature_day_events"):
+                rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4")
+                digest.update(repr([tuple(r) for r in rows]).encode())
+            events_counted = await conn.fetchval("SELECT sum(events) FROM metrics.feature_day_events")
+        finally:
+            await conn.close()
+        return {
+            "processes": processes,
+            "events": count,
+            "per_s": count / (last - first),
+            "events_counted": events_counted,
+            "tables_digest": digest.hexdigest()[:16],
+        }
+    finally:
+        await stack.close()
+
+
+async def main(events: int) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    stack = await open_stack("ceilings", ADMIN_DSN)
+    try:
+        results["ceilings"] = await ceilings.measure(stack.settings, stack.dsn, events)
+    finally:
+        await stack.close()
+    results["pulse_daily_events"] = await pulse_pipeline(events, "metrics.daily_events", ["metrics.daily_events"])
+    results["naive"] = await naive_pipeline(events)
+    results["pulse_daily_events_2_workers"] = await pulse_pipeline(
+        events, "metrics.daily_events", ["metrics.daily_events"], workers=2
+    )
+    results["pulse_all_metrics"] = await pulse_pipeline(
+        events // 2, "all", ["metrics.daily_events", "metrics.adoption"], with_feedback=True
+    )
+    results["freshness_daily_events"] = await freshness(10_000, 20, "metrics.daily_events")
+    results["freshness_all_metrics"] = await freshness(10_000, 20, "all")
+    results["freshness_all_metrics_2000"] = await freshness(2_000, 20, "all")
+    results["scale_out"] = [await scale_out(events // 2, n) for n in (1, 2, 4)]
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    ceilings_, pulse, naive = results["ceilings"], results["pulse_daily_events"], results["naive"]
+    e2e, e2e_naive = pulse["end_to_end_per_s"], naive["end_to_end_per_s"]
+    everything = results["pulse_all_metrics"]["end_to_end_per_s"]
+    two = results["pulse_daily_events_2_workers"]
+    lines = [
+        f"machine: {results['machine']}",
+        "| figure | Pulse | baseline |",
+        "| --- | ---: | ---: |",
+        f"| end to end, daily events (events/s) | {e2e:,.0f} | naive {e2e_naive:,.0f} ({e2e / e2e_naive:.1f}x) |",
+        f"| ingest meanwhile, 1 worker (events/s) | {pulse['ingest_per_s']:,.0f} |"
+        f" naive {naive['ingest_per_s']:,.0f} |",
+        f"| ingest meanwhile, 2 workers (events/s) | {two['ingest_per_s']:,.0f} | |",
+        f"| end to end, daily events, 2 ingest workers (events/s) | {two['end_to_end_per_s']:,.0f} | |",
+        f"| end to end, every usage projection of both services (events/s) | {everything:,.0f} | |",
+        f"| producer batch API alone (events/s) | | {ceilings_['producer_batch_per_s']:,.0f} |",
+        f"| consumer fetch + decode alone (events/s) | | {ceilings_['consumer_fetch_decode_per_s']:,.0f} |",
+        f"| COPY into Postgres (rows/s) | | {ceilings_['copy_rows_per_s']:,.0f} |",
+    ]
+    for key in ("freshness_daily_events", "freshness_all_metrics", "freshness_all_metrics_2000"):
+        f = results[key]
+        lines.append(
+            f"| freshness at {f['offered_per_s']:,} events/s, {key.split('_', 1)[1].removesuffix('_2000')} (s) |"
+            f" p50 {f['p50_s']:.2f} / p99 {f['p99_s']:.2f} | |"
+        )
+    for trial in results["scale_out"]:
+        lines.append(
+            f"| adoption consumer, {trial['processes']} process(es) (events/s) | {trial['per_s']:,.0f} |"
+            f" tables {trial['tables_digest']} |"
+        )
+    memory: dict[str, float] = {}
+    for key in ("pulse_daily_events", "pulse_all_metrics", "freshness_all_metrics"):
+        for label, mb in results[key]["peak_rss_mb"].items():
+            memory[label] = max(memory.get(label, 0.0), mb)
+    lines.append("| peak RSS (MB) | " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(memory.items())) + " | |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    found = asyncio.run(main(args.events))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "system.json").write_text(json.dumps(found, indent=2, default=str))
+    print(table(found))
