@@ -68,7 +68,8 @@ def fresh_database_url(prefix: str = "pulse_test") -> str:
     return f"{base}/{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
-async def _create_migrated(dsn: str) -> None:
+async def create_migrated(dsn: str) -> None:
+    """Create the database named in ``dsn`` and apply every migration."""
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
     try:
@@ -81,7 +82,7 @@ async def _create_migrated(dsn: str) -> None:
 def session_database() -> Iterator[str]:
     dsn = fresh_database_url()
     try:
-        asyncio.run(_create_migrated(dsn))
+        asyncio.run(create_migrated(dsn))
     except DatabaseUnavailable as exc:
         pytest.fail(f"Postgres is required for integration tests: {exc}")
     yield dsn

@@ -21,17 +21,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from pulse_common import topics
 from pulse_common.broker import BrokerUnavailable, free_port, start_broker
-from pulse_common.db import drop_database, ensure_database
+from pulse_common.db import drop_database
 from pulse_common.kafka import ensure_topics, partition_for
-from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import CreatedProject
-from tests.conftest import fresh_database_url
+from tests.conftest import create_migrated, fresh_database_url
 from tests.e2e.conftest import Service, StartService, create_project_with_cli
 from tests.faults.figures import counted_today
 from tests.helpers import eventually
@@ -85,12 +83,7 @@ async def own_database(database_url: str) -> AsyncIterator[str]:
     """A database of the test's own: offsets are stored per topic and partition, not per broker, so this broker's
     offsets must not replace those the session broker's consumers stored in the session database."""
     dsn = fresh_database_url("pulse_broker_fault")
-    await ensure_database(dsn)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_migrations(conn, all_migrations())
-    finally:
-        await conn.close()
+    await create_migrated(dsn)
     yield dsn
     await drop_database(dsn)
 

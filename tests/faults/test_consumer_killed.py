@@ -9,10 +9,9 @@ import random
 import signal
 from datetime import UTC, datetime
 
-import httpx
-
 from tests.e2e.conftest import StartService, create_project_with_cli
 from tests.faults.figures import counted_today
+from tests.faults.load import Load
 from tests.helpers import eventually
 
 MIN_BATCHES, PER_BATCH, KILLS = 40, 100, 4
@@ -28,7 +27,7 @@ async def test_a_consumer_killed_mid_batch_repeatedly_counts_every_acknowledged_
     # Small batches, so a kill lands inside one more often than between two.
     consumer = start_service("pulse_metrics", "consumer", http=False, PULSE_CONSUMER_MAX_RECORDS="50")
     today = datetime.now(UTC).date().isoformat()
-    acknowledged = sent = 0
+    load = Load(PER_BATCH)
     kills = 0
     counted_at_kills: list[int] = []
 
@@ -36,25 +35,6 @@ async def test_a_consumer_killed_mid_batch_repeatedly_counts_every_acknowledged_
         return await counted_today(api.url, project, today)
 
     kills_done = asyncio.Event()
-
-    async def send_load() -> None:
-        """Batches until every kill has happened (and at least MIN_BATCHES)."""
-        nonlocal acknowledged, sent
-        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            b = 0
-            while b < MIN_BATCHES or not kills_done.is_set():
-                batch = [
-                    {"type": "track", "userId": f"u{i % 37}", "event": "Loaded", "messageId": f"m{b}-{i}"}
-                    for i in range(PER_BATCH)
-                ]
-                answer = await client.post(
-                    "/v1/batch", json={"batch": batch}, headers={"Authorization": f"Bearer {project.write_key}"}
-                )
-                sent += PER_BATCH
-                if answer.status_code == 200:  # a 503 acknowledges nothing: it is a client's to retry
-                    acknowledged += answer.json()["accepted"]
-                b += 1
-                await asyncio.sleep(0.1)
 
     async def kill_repeatedly() -> None:
         """Each time the consumer is applying (its count moved), kill it a moment later: inside a batch or between
@@ -71,9 +51,13 @@ async def test_a_consumer_killed_mid_batch_repeatedly_counts_every_acknowledged_
             consumer = start_service("pulse_metrics", "consumer", http=False, PULSE_CONSUMER_MAX_RECORDS="50")
         kills_done.set()
 
-    await asyncio.gather(send_load(), kill_repeatedly())
+    await asyncio.gather(
+        load.send(ingest.url, project.write_key, done=kills_done, min_batches=MIN_BATCHES, pause_s=0.1),
+        kill_repeatedly(),
+    )
     assert kills == KILLS
-    assert acknowledged == sent  # the broker never failed: every event was acknowledged
+    assert load.refused == []  # the broker never failed: every batch was acknowledged at once
+    acknowledged = load.acknowledged
 
     # The kills fell while events were being counted, not before the first or after the last.
     assert any(0 < n < acknowledged for n in counted_at_kills), counted_at_kills

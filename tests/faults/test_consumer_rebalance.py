@@ -22,6 +22,7 @@ import httpx
 from pulse_common import topics
 from tests.e2e.conftest import Service, StartService, create_project_with_cli
 from tests.faults.figures import counted_today
+from tests.faults.load import Load
 from tests.helpers import eventually
 
 log = logging.getLogger(__name__)
@@ -84,35 +85,12 @@ async def test_two_consumers_rebalancing_as_one_is_killed_and_restarted_count_ev
     consumers = [start_consumer(), start_consumer()]
     everyone = list(consumers)  # every consumer process started, the killed ones too
     today = datetime.now(UTC).date().isoformat()
-    acknowledged = sent = 0
+    load = Load(PER_BATCH)
     counted_at_kills: list[int] = []
     kills_done = asyncio.Event()
 
     async def counted() -> int:
         return await counted_today(api.url, project, today)
-
-    async def send_load() -> None:
-        """Batches until every kill has happened (and at least MIN_BATCHES); a 503 is retried."""
-        nonlocal acknowledged, sent
-        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            b = 0
-            while b < MIN_BATCHES or not kills_done.is_set():
-                batch = [
-                    {"type": "track", "userId": f"u{i}", "event": "Loaded", "messageId": f"m{b}-{i}"}
-                    for i in range(PER_BATCH)
-                ]
-                while True:
-                    answer = await client.post(
-                        "/v1/batch", json={"batch": batch}, headers={"Authorization": f"Bearer {project.write_key}"}
-                    )
-                    if answer.status_code == 200:
-                        acknowledged += answer.json()["accepted"] + len(answer.json()["duplicates"])
-                        break
-                    assert answer.status_code == 503, answer.text
-                    await asyncio.sleep(0.2)
-                sent += PER_BATCH
-                b += 1
-                await asyncio.sleep(0.1)
 
     async def both_applying() -> None:
         """Until each consumer's count has moved: both hold partitions and are working through them."""
@@ -142,8 +120,12 @@ async def test_two_consumers_rebalancing_as_one_is_killed_and_restarted_count_ev
         await both_applying()  # the last one restarted is working through its share
         kills_done.set()
 
-    await asyncio.gather(send_load(), kill_and_restart())
-    assert acknowledged == sent  # the broker never failed: every event was acknowledged
+    await asyncio.gather(
+        load.send(ingest.url, project.write_key, done=kills_done, min_batches=MIN_BATCHES, pause_s=0.1),
+        kill_and_restart(),
+    )
+    acknowledged = load.acknowledged
+    assert acknowledged == load.sent  # every batch was acknowledged in the end
 
     # The kills fell while events were being counted, not before the first or after the last.
     assert any(0 < n < acknowledged for n in counted_at_kills), counted_at_kills

@@ -13,6 +13,7 @@ import httpx
 
 from tests.e2e.conftest import StartService, create_project_with_cli
 from tests.faults.figures import counted_today
+from tests.faults.load import Load
 from tests.helpers import eventually
 
 BATCHES, PER_BATCH, KILLS, MAX_KILLS = 150, 50, 40, 400
@@ -28,37 +29,10 @@ async def test_services_survive_their_database_connections_being_killed(
     pids = {s.name + str(i): s.process.pid for i, s in enumerate((ingest, api, consumer))}
     database = database_url.rsplit("/", 1)[1]
     today = datetime.now(UTC).date().isoformat()
-    acknowledged = 0
-    retried: list[int] = []
+    load = Load(PER_BATCH)
     killed: list[int] = []
 
     kills_done = asyncio.Event()
-    sent_batches = 0
-
-    async def send_load() -> None:
-        """Batches until the killing is over (and at least BATCHES), so the consumer is busy throughout."""
-        nonlocal acknowledged, sent_batches
-        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            b = 0
-            while b < BATCHES or not kills_done.is_set():
-                batch = [
-                    {"type": "track", "userId": f"u{i}", "event": "Loaded", "messageId": f"m{b}-{i}"}
-                    for i in range(PER_BATCH)
-                ]
-                while True:  # a retryable refusal is retried; anything else fails the test
-                    answer = await client.post(
-                        "/v1/batch", json={"batch": batch}, headers={"Authorization": f"Bearer {project.write_key}"}
-                    )
-                    if answer.status_code == 200:
-                        acknowledged += answer.json()["accepted"] + len(answer.json()["duplicates"])
-                        break
-                    assert answer.status_code == 503, answer.text
-                    assert "Retry-After" in answer.headers
-                    retried.append(b)
-                    await asyncio.sleep(0.2)
-                b += 1
-                sent_batches = b
-                await asyncio.sleep(0.05)
 
     async def kill_connections() -> None:
         """At least KILLS rounds, and on until a kill has landed inside the consumer's work (its log says so)."""
@@ -79,21 +53,22 @@ async def test_services_survive_their_database_connections_being_killed(
             await admin.close()
             kills_done.set()
 
-    await asyncio.gather(send_load(), kill_connections())
+    await asyncio.gather(
+        load.send(ingest.url, project.write_key, done=kills_done, min_batches=BATCHES), kill_connections()
+    )
+    acknowledged = load.acknowledged
     assert sum(killed) >= KILLS, killed  # the rounds killed the services' connections
 
     async def counted() -> int:
         return await counted_today(api.url, project, today)
 
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
-        assert (
-            await eventually(counted, lambda n: n >= sent_batches * PER_BATCH, timeout_s=90) == sent_batches * PER_BATCH
-        )
+        assert await eventually(counted, lambda n: n >= load.sent, timeout_s=90) == load.sent
         await asyncio.sleep(2)
-        assert await counted() == sent_batches * PER_BATCH
+        assert await counted() == load.sent
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
-    assert acknowledged == sent_batches * PER_BATCH
+    assert acknowledged == load.sent
     for service in (ingest, api, consumer):
         assert service.process.poll() is None, f"{service.name} exited:\\n{service.log()}"
     assert {s.name + str(i): s.process.pid for i, s in enumerate((ingest, api, consumer))} == pids  # none restarted

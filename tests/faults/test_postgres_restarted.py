@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 
-import asyncpg
 import httpx
 import pytest
 
-from pulse_common.db import ensure_database
-from pulse_common.migrations import all_migrations, apply_migrations
+from tests.conftest import create_migrated
 from tests.e2e.conftest import Service, StartService, create_project_with_cli
 from tests.faults.figures import counted_today
+from tests.faults.load import Load
 from tests.faults.private_postgres import PrivatePostgres
 from tests.helpers import eventually
 
@@ -46,12 +45,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 @pytest.fixture
 async def private_database(private_postgres: PrivatePostgres) -> str:
     dsn = private_postgres.dsn("pulse_fault")
-    await ensure_database(dsn)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_migrations(conn, all_migrations())
-    finally:
-        await conn.close()
+    await create_migrated(dsn)
     return dsn
 
 
@@ -76,38 +70,12 @@ async def test_services_ride_out_postgres_crashing_and_restarting(
     services = (ingest, api, consumer)
     pids = [s.process.pid for s in services]
     today = datetime.now(UTC).date().isoformat()
-    acknowledged = sent = 0
-    refused: list[int] = []
+    load = Load(PER_BATCH)
     readiness_while_down: dict[str, tuple[int, str]] = {}
     faults_done = asyncio.Event()
 
     async def counted() -> int:
         return await counted_today(api.url, project, today)
-
-    async def send_load() -> None:
-        """Batches until the faults are over (and at least MIN_BATCHES); a 503 is retried, anything else fails."""
-        nonlocal acknowledged, sent
-        async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as client:
-            b = 0
-            while b < MIN_BATCHES or not faults_done.is_set():
-                batch = [
-                    {"type": "track", "userId": f"u{i}", "event": "Loaded", "messageId": f"m{b}-{i}"}
-                    for i in range(PER_BATCH)
-                ]
-                while True:
-                    answer = await client.post(
-                        "/v1/batch", json={"batch": batch}, headers={"Authorization": f"Bearer {project.write_key}"}
-                    )
-                    if answer.status_code == 200:
-                        acknowledged += answer.json()["accepted"] + len(answer.json()["duplicates"])
-                        break
-                    assert answer.status_code == 503, answer.text
-                    assert "Retry-After" in answer.headers
-                    refused.append(b)
-                    await asyncio.sleep(0.2)
-                sent += PER_BATCH
-                b += 1
-                await asyncio.sleep(0.05)
 
     async def crash_postgres() -> None:
         try:
@@ -129,13 +97,16 @@ async def test_services_ride_out_postgres_crashing_and_restarting(
         finally:
             faults_done.set()
 
-    await asyncio.gather(send_load(), crash_postgres())
+    await asyncio.gather(
+        load.send(ingest.url, project.write_key, done=faults_done, min_batches=MIN_BATCHES), crash_postgres()
+    )
+    acknowledged = load.acknowledged
 
     for status, database in readiness_while_down.values():
         assert status == 503, readiness_while_down
         assert database.startswith("unavailable"), readiness_while_down
-    assert acknowledged == sent  # every refused batch was retried until acknowledged
-    assert refused, "ingest never refused: the crashes did not reach it"
+    assert acknowledged == load.sent  # every refused batch was retried until acknowledged
+    assert load.refused, "ingest never refused: the crashes did not reach it"
     assert await eventually(counted, lambda n: n >= acknowledged, timeout_s=90) == acknowledged
     await asyncio.sleep(2)  # a double count would show by now
     assert await counted() == acknowledged
@@ -143,4 +114,4 @@ async def test_services_ride_out_postgres_crashing_and_restarting(
         assert service.process.poll() is None, f"{service.name} exited:\n{service.log()}"
     assert [s.process.pid for s in services] == pids  # none restarted
     assert "the database is unreachable" in consumer.log()
-    print(f"{acknowledged} events acknowledged, {len(refused)} refusals retried", file=sys.stderr)
+    print(f"{acknowledged} events acknowledged, {len(load.refused)} refusals retried", file=sys.stderr)

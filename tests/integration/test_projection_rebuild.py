@@ -29,7 +29,7 @@ from pulse_feedback.rebuild_units import rebuild_units as feedback_rebuild_units
 from pulse_feedback.settings import FeedbackSettings
 from pulse_metrics.rebuild_units import rebuild_units
 from pulse_metrics.settings import MetricsSettings
-from tests.conftest import _create_migrated, fresh_database_url
+from tests.conftest import create_migrated, fresh_database_url
 from tests.e2e.conftest import service_env
 from tests.helpers import create_topic, eventually, produce_events, usage_event
 from tests.integration.harness import running
@@ -45,7 +45,7 @@ ADDITIVE_ROLLUPS = {f"metrics.{t}" for t in ("activity_links", "feature_links", 
 async def own_database(database_url: str) -> AsyncIterator[str]:
     """A database for this test alone (``database_url`` only to say it needs Postgres)."""
     dsn = fresh_database_url("pulse_test_rebuild")
-    await _create_migrated(dsn)
+    await create_migrated(dsn)
     yield dsn
     await drop_database(dsn)
 
@@ -120,7 +120,7 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
     units = {u.name: u for u in rebuild_units(settings)}
     daily, adoption = units["metrics.daily_events"], units["metrics.adoption"]
     reference_dsn = fresh_database_url("pulse_test_rebuild_ref")
-    await _create_migrated(reference_dsn)
+    await create_migrated(reference_dsn)
     async with AsyncExitStack() as stack:
         live = await create_pool(own_database, min_size=1, max_size=6)
         stack.push_async_callback(live.close)
