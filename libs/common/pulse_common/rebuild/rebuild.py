@@ -196,7 +196,7 @@ async def _swap(
 ) -> None:
     names = [p.name for p in projections]
     async with live_pool.acquire() as live, live.transaction(), fresh_pool.acquire() as fresh:
-        locked = await swap.lock_live_offsets(live, names)
+        locked = await swap.stored_offsets(live, names, lock=True)
         # The live runners went on applying during the replay: the fresh copy catches up to where they stopped.
         for projection in projections:
             targets = {

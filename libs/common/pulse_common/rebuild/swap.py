@@ -12,23 +12,15 @@ Partition = tuple[str, int]
 _CLAIM_COLUMNS = ("consumer", "event_id", "claimed_at")
 
 
-async def lock_live_offsets(live: Connection, consumers: Sequence[str]) -> dict[str, dict[Partition, int]]:
-    """The live projections' stored offsets, row-locked until the swap commits: their runners wait at the start
-    of their next batch (tracking.lock_offsets), so the live copy does not move while it is being replaced."""
-    rows = await live.fetch(
-        "SELECT consumer, topic, partition, next_offset FROM tracking.partition_offsets "
-        "WHERE consumer = ANY($1::text[]) ORDER BY consumer, topic, partition FOR UPDATE",
-        list(consumers),
-    )
-    stored: dict[str, dict[Partition, int]] = {c: {} for c in consumers}
-    for r in rows:
-        stored[r["consumer"]][(r["topic"], r["partition"])] = r["next_offset"]
-    return stored
-
-
-async def stored_offsets(conn: Connection, consumers: Sequence[str]) -> dict[str, dict[Partition, int]]:
+async def stored_offsets(
+    conn: Connection, consumers: Sequence[str], *, lock: bool = False
+) -> dict[str, dict[Partition, int]]:
+    """The projections' stored offsets. ``lock`` (the live database, in the swap's transaction): row-locked until the
+    swap commits, so their runners wait at the start of their next batch (tracking.lock_offsets) and the live copy
+    does not move while it is being replaced."""
     rows = await conn.fetch(
-        "SELECT consumer, topic, partition, next_offset FROM tracking.partition_offsets WHERE consumer = ANY($1)",
+        "SELECT consumer, topic, partition, next_offset FROM tracking.partition_offsets "
+        "WHERE consumer = ANY($1::text[]) ORDER BY consumer, topic, partition" + (" FOR UPDATE" if lock else ""),
         list(consumers),
     )
     stored: dict[str, dict[Partition, int]] = {c: {} for c in consumers}
