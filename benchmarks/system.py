@@ -43,6 +43,17 @@ CONNECTIONS = 16
 WARM_UP = 1_000
 
 
+def start_metrics_consumer(stack: Stack, label: str, projection: str) -> None:
+    """The metrics consumer as deployed (``all``), or running one projection (PULSE_CONSUMER_PROJECTIONS)."""
+    stack.spawn(
+        label,
+        "pulse_metrics",
+        "consumer",
+        PULSE_CONSUMER_PROJECTIONS="" if projection == "all" else projection,
+        PULSE_CONSUMER_PORT=str(embedded_broker.free_port()),
+    )
+
+
 def split_warm_up(requests: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     return requests[: WARM_UP // PER_BATCH], requests[WARM_UP // PER_BATCH :]
 
@@ -99,7 +110,7 @@ async def pulse_pipeline(
     try:
         port = embedded_broker.free_port()
         stack.serve("ingest", port, "pulse_ingest", PULSE_WORKERS=str(workers))
-        stack.spawn("metrics-consumer", "benchmarks.one_projection", projection)
+        start_metrics_consumer(stack, "metrics-consumer", projection)
         if with_feedback:
             stack.spawn(
                 "feedback-consumer", "pulse_feedback", "consumer", PULSE_CONSUMER_PORT=str(embedded_broker.free_port())
@@ -165,15 +176,17 @@ async def naive_pipeline(count: int) -> dict[str, Any]:
         await stack.close()
 
 
-async def freshness(rate: int, seconds: int, projection: str) -> dict[str, Any]:
+async def freshness(rate: int, seconds: int, *processes: str) -> dict[str, Any]:
     """Batches of 100 sent at ``rate`` events/s; each 100 ms slice of them has its own event name, and is fresh when
-    the API counts all of its events: its freshness is that moment minus when its last batch was sent."""
-    stack = await open_stack(f"fresh_{projection.replace('.', '_')}", ADMIN_DSN)
+    the API counts all of its events: its freshness is that moment minus when its last batch was sent. Each of
+    ``processes`` is a metrics consumer process running those projections (``all``: as deployed)."""
+    stack = await open_stack(f"fresh_{len(processes)}_{processes[0].replace('.', '_').replace(',', '_')}", ADMIN_DSN)
     try:
         ingest_port, api_port = embedded_broker.free_port(), embedded_broker.free_port()
         stack.serve("ingest", ingest_port, "pulse_ingest")
         stack.serve("metrics-api", api_port, "pulse_metrics", "api")
-        stack.spawn("metrics-consumer", "benchmarks.one_projection", projection)
+        for n, projections in enumerate(processes):
+            start_metrics_consumer(stack, f"metrics-consumer-{n}", projections)
         per_slice = rate // 10 // PER_BATCH  # batches per 100 ms
         slices = seconds * 10
         requests = batch_requests(
@@ -239,7 +252,7 @@ async def scale_out(count: int, processes: int) -> dict[str, Any]:
         events = usage_events(stack.project.project, count, "scale")
         await publish(stack.settings, [events[i : i + 20_000] for i in range(0, count, 20_000)])
         for n in range(processes):
-            stack.spawn(f"consumer-{n}", "benchmarks.one_projection", "metrics.adoption")
+            start_metrics_consumer(stack, f"consumer-{n}", "metrics.adoption")
 
         async def started_applying() -> bool:
             conn = await asyncpg.connect(stack.dsn)
@@ -295,6 +308,9 @@ async def main(events: int) -> dict[str, Any]:
     )
     results["freshness_daily_events"] = await freshness(10_000, 20, "metrics.daily_events")
     results["freshness_all_metrics"] = await freshness(10_000, 20, "all")
+    results["freshness_adoption_apart"] = await freshness(
+        10_000, 20, "metrics.daily_events,metrics.rejections,metrics.release_health", "metrics.adoption"
+    )
     results["freshness_all_metrics_2000"] = await freshness(2_000, 20, "all")
     results["scale_out"] = [await scale_out(events // 2, n) for n in (1, 2, 4)]
     return results
@@ -319,7 +335,12 @@ def table(results: dict[str, Any]) -> str:
         f"| consumer fetch + decode alone (events/s) | | {ceilings_['consumer_fetch_decode_per_s']:,.0f} |",
         f"| COPY into Postgres (rows/s) | | {ceilings_['copy_rows_per_s']:,.0f} |",
     ]
-    for key in ("freshness_daily_events", "freshness_all_metrics", "freshness_all_metrics_2000"):
+    for key in (
+        "freshness_daily_events",
+        "freshness_all_metrics",
+        "freshness_adoption_apart",
+        "freshness_all_metrics_2000",
+    ):
         f = results[key]
         lines.append(
             f"| freshness at {f['offered_per_s']:,} events/s, {key.split('_', 1)[1].removesuffix('_2000')} (s) |"

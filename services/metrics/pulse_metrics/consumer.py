@@ -10,7 +10,9 @@ from pulse_metrics.projections.release_health import ReleaseHealthProjection
 from pulse_metrics.settings import MetricsSettings
 
 
-def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
+def named_factories(settings: MetricsSettings) -> dict[str, ProjectionFactory]:
+    """Every metrics projection by its name (each projection's ``name``)."""
+
     def daily_events(pool: asyncpg.Pool) -> DailyEventsProjection:
         return DailyEventsProjection(pool, topic=settings.usage_topic)
 
@@ -23,7 +25,24 @@ def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
     def release_health(pool: asyncpg.Pool) -> ReleaseHealthProjection:
         return ReleaseHealthProjection(pool, topic=settings.sessions_topic)
 
-    return [daily_events, rejections, adoption, release_health]
+    return {
+        "metrics.daily_events": daily_events,
+        "metrics.rejections": rejections,
+        "metrics.adoption": adoption,
+        "metrics.release_health": release_health,
+    }
+
+
+def projection_factories(settings: MetricsSettings) -> list[ProjectionFactory]:
+    """The projections this process runs: those ``consumer_projections`` names, or every one."""
+    named = named_factories(settings)
+    chosen = [n.strip() for n in settings.consumer_projections.split(",") if n.strip()]
+    unknown = sorted(set(chosen) - set(named))
+    if unknown:
+        raise ValueError(
+            f"PULSE_CONSUMER_PROJECTIONS: no projection named {', '.join(unknown)}; known: {', '.join(named)}"
+        )
+    return [factory for name, factory in named.items() if not chosen or name in chosen]
 
 
 async def run_consumer(settings: MetricsSettings) -> None:

@@ -2,7 +2,7 @@
 writes (a rebuild replaces them whole; one the list misses makes the rebuild refuse)."""
 
 from pulse_common.rebuild import RebuildUnit
-from pulse_metrics.consumer import projection_factories
+from pulse_metrics.consumer import named_factories
 from pulse_metrics.settings import MetricsSettings
 
 ADOPTION_TABLES = tuple(
@@ -29,14 +29,14 @@ RELEASE_HEALTH_TABLES = tuple(
 
 
 def rebuild_units(settings: MetricsSettings) -> list[RebuildUnit]:
-    factories = {factory.__name__: factory for factory in projection_factories(settings)}
+    factories = named_factories(settings)
     return [
         RebuildUnit(
             "metrics.daily_events",
-            [factories["daily_events"]],
+            [factories["metrics.daily_events"]],
             ("metrics.daily_event_counts", "metrics.user_event_days"),
         ),
-        RebuildUnit("metrics.rejections", [factories["rejections"]], ("metrics.rejections",)),
-        RebuildUnit("metrics.adoption", [factories["adoption"]], ADOPTION_TABLES),
-        RebuildUnit("metrics.release_health", [factories["release_health"]], RELEASE_HEALTH_TABLES),
+        RebuildUnit("metrics.rejections", [factories["metrics.rejections"]], ("metrics.rejections",)),
+        RebuildUnit("metrics.adoption", [factories["metrics.adoption"]], ADOPTION_TABLES),
+        RebuildUnit("metrics.release_health", [factories["metrics.release_health"]], RELEASE_HEALTH_TABLES),
     ]

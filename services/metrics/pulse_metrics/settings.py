@@ -13,6 +13,9 @@ class MetricsSettings(ReadApiSettings):
     sessions_topic: str = SESSIONS
     deadletter_topic: str = DEADLETTER
     consumer_max_records: int = Field(default=5000, ge=1)
+    # The projections a consumer process runs, comma-separated (default: every one). The adoption projection is the
+    # heaviest: in processes of its own it no longer holds back the others' freshness (docs/scaling.md).
+    consumer_projections: str = ""
     # The consumer process's health and Prometheus endpoint (on ``host``).
     consumer_port: int = Field(default=9101, ge=1, le=65535)
     # The crash-free gauge of the newest adopted releases (release_watch): how often, and the sessions over 24 h
