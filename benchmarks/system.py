@@ -180,7 +180,7 @@ async def freshness(rate: int, seconds: int, *processes: str) -> dict[str, Any]:
     """Batches of 100 sent at ``rate`` events/s; each 100 ms slice of them has its own event name, and is fresh when
     the API counts all of its events: its freshness is that moment minus when its last batch was sent. Each of
     ``processes`` is a metrics consumer process running those projections (``all``: as deployed)."""
-    stack = await open_stack(f"fresh_{len(processes)}_{processes[0].replace('.', '_').replace(',', '_')}", ADMIN_DSN)
+    stack = await open_stack(f"fresh_{rate}_{len(processes)}_{len(processes[0])}", ADMIN_DSN)
     try:
         ingest_port, api_port = embedded_broker.free_port(), embedded_broker.free_port()
         stack.serve("ingest", ingest_port, "pulse_ingest")
