@@ -20,7 +20,7 @@ up: $(STAMP) $(if $(PROMETHEUS),tools)
 
 ## demo: start the stack if needed, then fill its demo project with 90 days of a generated product (pulse generate)
 demo: up
-	$(BIN)/pulse generate demo --days 90 --users 3000
+	PULSE_KAFKA_IDEMPOTENCE=false $(BIN)/pulse generate demo --days 90 --users 3000
 
 ## down: stop what `make up` started
 down:
