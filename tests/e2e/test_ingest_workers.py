@@ -1,5 +1,6 @@
 """Ingest with several worker processes (``PULSE_WORKERS``) on one port: the workers run as processes of their own,
-and events sent over many connections (which the kernel spreads over the shared socket) are all accepted."""
+events sent over many connections (which the kernel spreads over the shared socket) are all accepted, and the
+workers stop with their supervisor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import StartService, create_project_with_cli
+from tests.helpers import eventually
 
 
 def children(pid: int) -> set[int]:
@@ -21,6 +23,10 @@ def children(pid: int) -> set[int]:
         if int(fields[1]) == pid:  # the parent pid
             found.add(int(stat.parent.name))
     return found
+
+
+def alive(pids: set[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
 async def test_two_ingest_workers_share_the_port_and_accept_every_event(
@@ -47,3 +53,12 @@ async def test_two_ingest_workers_share_the_port_and_accept_every_event(
 
     assert sum(await asyncio.gather(*(one(n) for n in range(40)))) == 800
     assert children(ingest.process.pid) == workers  # none died
+
+    # SIGTERM (what Kubernetes and `make down` send) stops the workers with their supervisor: none is left behind
+    # (multiprocessing's resource tracker, a child too, goes a moment after the supervisor).
+    assert ingest.stop() == 0
+
+    async def left() -> list[int]:
+        return alive(workers)
+
+    assert await eventually(left, lambda pids: not pids, timeout_s=10) == []

@@ -120,7 +120,6 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
     units = {u.name: u for u in rebuild_units(settings)}
     daily, adoption = units["metrics.daily_events"], units["metrics.adoption"]
     reference_dsn = fresh_database_url("pulse_test_rebuild_ref")
-    await create_migrated(reference_dsn)
     async with AsyncExitStack() as stack:
         live = await create_pool(own_database, min_size=1, max_size=6)
         stack.push_async_callback(live.close)
@@ -170,8 +169,9 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
             await eventually(lambda unit=unit: applied_offsets(live, unit.name), lambda n: n == total)
 
         # The oracle: the same projections built from scratch in another database from the same log.
+        stack.push_async_callback(drop_database, reference_dsn)  # dropped however the test ends
+        await create_migrated(reference_dsn)
         reference = await create_pool(reference_dsn, min_size=1, max_size=4)
-        stack.push_async_callback(drop_database, reference_dsn)
         stack.push_async_callback(reference.close)
         async with live.acquire() as source, reference.acquire() as target:
             await copy_table(source, target, "control.projects")  # its timezone
