@@ -85,17 +85,22 @@ class Stack:
 async def open_stack(name: str, admin_dsn: str) -> Stack:
     port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(port)
-    bootstrap = f"127.0.0.1:{port}"
-    await ensure_topics(bootstrap)
-    dsn = f"{admin_dsn.rsplit('/', 1)[0]}/pulse_bench_{name}"
-    await drop_database(dsn)
-    await ensure_database(dsn)
-    conn = await asyncpg.connect(dsn)
     try:
-        await apply_migrations(conn, all_migrations())
-        project = await create_project(conn, "bench", "UTC")
-    finally:
-        await conn.close()
+        bootstrap = f"127.0.0.1:{port}"
+        await ensure_topics(bootstrap)
+        dsn = f"{admin_dsn.rsplit('/', 1)[0]}/pulse_bench_{name}"
+        await drop_database(dsn)
+        await ensure_database(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await apply_migrations(conn, all_migrations())
+            project = await create_project(conn, "bench", "UTC")
+        finally:
+            await conn.close()
+    except BaseException:
+        broker.terminate()  # a trial that could not start leaves no broker behind
+        broker.wait(timeout=10)
+        raise
     return Stack(name, broker, bootstrap, dsn, project)
 
 
