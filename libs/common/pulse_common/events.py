@@ -5,6 +5,7 @@ Every event carries its ``project`` and an ``event_id`` (UUIDv5 of project and c
 sent one, so a retried message keeps its id; otherwise a fresh UUIDv4).
 """
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -129,3 +130,19 @@ class DeadLetter(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     message_id: str | None = None
     stream: str | None = None
     payload: bytes = b""
+
+
+def split_at_erasures(events: Sequence[Any]) -> Iterator[list[Any] | UserDeleted]:
+    """A batch in order: each run of events between erasures (never empty), and each erasure in its place, so an
+    erasure takes out what came before it and not what follows."""
+    run: list[Any] = []
+    for event in events:
+        if isinstance(event, UserDeleted):
+            if run:
+                yield run
+                run = []
+            yield event
+        else:
+            run.append(event)
+    if run:
+        yield run

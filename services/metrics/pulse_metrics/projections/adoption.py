@@ -15,7 +15,7 @@ import asyncpg
 
 from pulse_common import codec, topics
 from pulse_common.db import Connection
-from pulse_common.events import UsageStreamEvent, UserDeleted
+from pulse_common.events import UsageStreamEvent, UserDeleted, split_at_erasures
 from pulse_common.features import load_feature_map
 from pulse_common.runner import SourceRecord
 from pulse_common.zones import ProjectZones
@@ -49,17 +49,11 @@ class AdoptionProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        run: list[UsageStreamEvent] = []
-        for event in events:
-            if isinstance(event, UserDeleted):
-                if run:
-                    await self.apply_run(conn, run)
-                    run = []
-                await erase_user(conn, event.project, event.distinct_id)
+        for part in split_at_erasures(events):
+            if isinstance(part, UserDeleted):
+                await erase_user(conn, part.project, part.distinct_id)
             else:
-                run.append(event)
-        if run:
-            await self.apply_run(conn, run)
+                await self.apply_run(conn, part)
 
     async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         projects = {e.project for e in events}

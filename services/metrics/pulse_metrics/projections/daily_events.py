@@ -17,7 +17,7 @@ import asyncpg
 
 from pulse_common import codec, topics
 from pulse_common.db import Connection
-from pulse_common.events import UsageEventRecorded, UsageStreamEvent, UserDeleted
+from pulse_common.events import UsageEventRecorded, UsageStreamEvent, UserDeleted, split_at_erasures
 from pulse_common.runner import SourceRecord
 from pulse_common.zones import ProjectZones
 
@@ -80,15 +80,11 @@ class DailyEventsProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        run: list[UsageStreamEvent] = []
-        for event in events:  # an erasure takes out what came before it, not what follows
-            if isinstance(event, UserDeleted):
-                await self._count(conn, run)
-                run = []
-                await erase_user(conn, event.project, event.distinct_id)
+        for part in split_at_erasures(events):
+            if isinstance(part, UserDeleted):
+                await erase_user(conn, part.project, part.distinct_id)
             else:
-                run.append(event)
-        await self._count(conn, run)
+                await self._count(conn, part)
 
     async def _count(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
         if not events:

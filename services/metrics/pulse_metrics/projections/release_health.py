@@ -18,7 +18,7 @@ import asyncpg
 
 from pulse_common import codec, topics
 from pulse_common.db import Connection, advisory_locks
-from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted
+from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted, split_at_erasures
 from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
@@ -52,17 +52,13 @@ class ReleaseHealthProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
-        run: list[SessionStreamEvent] = []
-        for event in events:  # an erasure takes out what came before it, not what follows
-            if isinstance(event, UserDeleted):
-                await self._apply_run(conn, run)
-                run = []
-                zones = await self.zones.load(conn, [event.project])
-                if event.project in zones:
-                    await erase_user(conn, event.project, event.distinct_id, zones[event.project])
+        for part in split_at_erasures(events):
+            if isinstance(part, UserDeleted):
+                zones = await self.zones.load(conn, [part.project])
+                if part.project in zones:
+                    await erase_user(conn, part.project, part.distinct_id, zones[part.project])
             else:
-                run.append(event)
-        await self._apply_run(conn, run)
+                await self._apply_run(conn, part)
 
     async def _apply_run(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
         if not events:
