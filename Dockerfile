@@ -23,7 +23,8 @@ COPY --from=build /opt/pulse /opt/pulse
 RUN groupadd --system --gid 10001 pulse \
     && useradd --system --uid 10001 --gid pulse --no-create-home --shell /usr/sbin/nologin pulse
 USER 10001:10001
-# ingest 8000, metrics-api 8001, feedback-api 8002, the consumers' health and metrics 9101 and 9102
-EXPOSE 8000 8001 8002 9101 9102
+# ingest 8000, metrics-api 8001, feedback-api 8002, the consumers' health and metrics 9101 (metrics), 9103 (metrics,
+# the adoption projection alone) and 9102 (feedback)
+EXPOSE 8000 8001 8002 9101 9102 9103
 ENTRYPOINT ["pulse", "run"]
 CMD ["ingest"]

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prometheus_client import CollectorRegistry
@@ -12,7 +13,11 @@ from prometheus_client import CollectorRegistry
 from pulse_common.cli.stack import _services as stack_services
 from pulse_common.telemetry.catalog import ConsumerMetrics, HttpMetrics, IngestMetrics
 from pulse_common.telemetry.progress import ConsumerProgressCollector
+from pulse_feedback.consumer import projection_factories as feedback_factories
+from pulse_feedback.settings import FeedbackSettings
+from pulse_metrics.consumer import named_factories as metrics_factories
 from pulse_metrics.release_watch import ReleaseWatch
+from pulse_metrics.settings import MetricsSettings
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 
@@ -72,6 +77,17 @@ def test_rules_name_only_metrics_the_services_export() -> None:
         name for g in rules["groups"] for r in g["rules"] for name in re.findall(r"\b(pulse:[a-z0-9_:]+)", r["expr"])
     }
     assert used <= recorded
+
+
+def test_a_projection_not_reported_alerts_for_every_projection_the_code_defines() -> None:
+    """Each consumer Deployment runs some projections; one down leaves the others reporting, so the alert names
+    every projection (adding one without it fails here)."""
+    rules = yaml.safe_load((PROMETHEUS / "rules.yml").read_text())
+    (alert,) = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "PulseProjectionNotReporting"]
+    named = re.findall(r'absent\(pulse_projection_freshness_seconds\{projection="([a-z_.]+)"\}\)', alert["expr"])
+    no_pool: Any = None
+    every = [*metrics_factories(MetricsSettings()), *(f(no_pool).name for f in feedback_factories(FeedbackSettings()))]
+    assert sorted(named) == sorted(every)
 
 
 def test_the_local_prometheus_config_is_valid_and_scrapes_every_stack_component() -> None:

@@ -1,5 +1,6 @@
 """Every service's /metrics after real traffic: the figures it reports, low-cardinality labels only, and
-``promtool check metrics`` has nothing to say about it."""
+``promtool check metrics`` has nothing to say about it. The metrics consumer runs as deployed and as the local stack
+runs it: the adoption projection in a process of its own, the other metrics projections in another."""
 
 import shutil
 import subprocess
@@ -8,6 +9,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from pulse_common.cli.stack import _services as stack_services
 from tests.e2e.conftest import Service, StartService, create_project_with_cli
 from tests.helpers import eventually
 
@@ -47,13 +49,39 @@ def promtool_check(text: str) -> None:
     assert not checked.stdout.strip(), report
 
 
+async def caught_up(consumer: Service, projection: str) -> str:
+    """The consumer's /metrics once ``projection`` applied the five events, has no lag and reports its freshness."""
+
+    async def probe() -> str:
+        return await scrape(consumer)
+
+    return await eventually(
+        probe,
+        lambda t: (
+            value(t, "pulse_consumer_events_applied_total", projection=projection) >= 5
+            and value(t, "pulse_consumer_lag_records") == 0
+            and value(t, "pulse_projection_freshness_seconds", projection=projection) > 0
+        ),
+    )
+
+
 async def test_every_service_exports_what_it_did_with_low_cardinality_labels(
     start_service: StartService, database_url: str, kafka_bootstrap: str
 ) -> None:
     project = create_project_with_cli(database_url, kafka_bootstrap, "UTC")
     ingest = start_service("pulse_ingest")
     metrics_api = start_service("pulse_metrics", "api")
-    metrics_consumer = start_service("pulse_metrics", "consumer", http=False)
+    split = {
+        c.name: c.env["PULSE_CONSUMER_PROJECTIONS"] for c in stack_services() if "PULSE_CONSUMER_PROJECTIONS" in c.env
+    }
+    assert split["metrics-consumer-adoption"] == "metrics.adoption"
+    assert "metrics.daily_events" in split["metrics-consumer"].split(",")
+    metrics_consumer = start_service(
+        "pulse_metrics", "consumer", http=False, PULSE_CONSUMER_PROJECTIONS=split["metrics-consumer"]
+    )
+    adoption_consumer = start_service(
+        "pulse_metrics", "consumer", http=False, PULSE_CONSUMER_PROJECTIONS=split["metrics-consumer-adoption"]
+    )
     feedback_api = start_service("pulse_feedback", "api")
     feedback_consumer = start_service("pulse_feedback", "consumer", http=False)
 
@@ -92,22 +120,18 @@ async def test_every_service_exports_what_it_did_with_low_cardinality_labels(
     assert value(text, "pulse_http_request_duration_seconds_count", route=route, method="GET") == 2
     assert value(text, "pulse_http_requests_total", route=route, status="400", code="invalid_parameter") == 1
 
-    async def consumer_caught_up() -> str:
-        return await scrape(metrics_consumer)
-
-    # Applied, caught up (no lag on any partition) and fresh.
-    text = await eventually(
-        consumer_caught_up,
-        lambda t: (
-            value(t, "pulse_consumer_events_applied_total", projection="metrics.adoption") >= 5
-            and value(t, "pulse_consumer_lag_records") == 0
-            and value(t, "pulse_projection_freshness_seconds", projection="metrics.adoption") > 0
-        ),
-    )
-    assert value(text, "pulse_consumer_batch_apply_seconds_count", projection="metrics.adoption") >= 1
-    async with httpx.AsyncClient(timeout=10) as client:
-        health = await client.get(f"{metrics_consumer.url}/readyz")
-    assert health.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+    # Each metrics consumer process: its projection applied, caught up (no lag on any partition) and fresh; the
+    # other process's projection is not its own.
+    for consumer, projection, elsewhere in (
+        (adoption_consumer, "metrics.adoption", "metrics.daily_events"),
+        (metrics_consumer, "metrics.daily_events", "metrics.adoption"),
+    ):
+        text = await caught_up(consumer, projection)
+        assert value(text, "pulse_consumer_batch_apply_seconds_count", projection=projection) >= 1
+        assert ("projection", elsewhere) not in {label for (_, labels) in samples(text) for label in labels}
+        async with httpx.AsyncClient(timeout=10) as client:
+            health = await client.get(f"{consumer.url}/readyz")
+        assert health.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
 
     async def feedback_applied() -> str:
         return await scrape(feedback_consumer)
@@ -117,7 +141,7 @@ async def test_every_service_exports_what_it_did_with_low_cardinality_labels(
         lambda t: value(t, "pulse_consumer_events_applied_total", projection="feedback.satisfaction") == 1,
     )
 
-    for service in (ingest, metrics_api, metrics_consumer, feedback_api, feedback_consumer):
+    for service in (ingest, metrics_api, metrics_consumer, adoption_consumer, feedback_api, feedback_consumer):
         text = await scrape(service)
         promtool_check(text)
         for (name, labels), _ in samples(text).items():

@@ -13,7 +13,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -37,6 +38,7 @@ class Component:
     command: tuple[str, ...]
     port: int | None  # the HTTP port whose readiness path says it is up (APIs; consumers' health and metrics)
     ready_path: str = "/readyz"
+    env: Mapping[str, str] = field(default_factory=dict)  # on top of the stack's environment
 
 
 PROMETHEUS_CONFIG = Path("deploy/prometheus/prometheus-local.yml")
@@ -64,14 +66,31 @@ def state_dir() -> Path:
     return Path(os.environ.get("PULSE_STATE_DIR", ".pulse")).resolve()
 
 
+ADOPTION = "metrics.adoption"
+
+
+def _consumer(name: str, module: str, port: int, projections: list[str] | None = None) -> Component:
+    env = {"PULSE_CONSUMER_PORT": str(port)}
+    if projections is not None:
+        env["PULSE_CONSUMER_PROJECTIONS"] = ",".join(projections)
+    return Component(name, (sys.executable, "-m", module, "consumer"), port, env=env)
+
+
 def _services() -> tuple[Component, ...]:
+    """As deployed (deploy/k8s): the adoption projection, the heaviest, in a metrics consumer process of its own (in
+    one process it held the daily counts' freshness back), every other metrics projection in another."""
+    from pulse_metrics.consumer import named_factories  # imported here: the services depend on this library
+    from pulse_metrics.settings import MetricsSettings
+
+    others = [name for name in named_factories(MetricsSettings()) if name != ADOPTION]
     py = sys.executable
     return (
         Component("ingest", (py, "-m", "pulse_ingest"), 8000),
         Component("metrics-api", (py, "-m", "pulse_metrics", "api"), 8001),
-        Component("metrics-consumer", (py, "-m", "pulse_metrics", "consumer"), 9101),
+        _consumer("metrics-consumer", "pulse_metrics", 9101, others),
+        _consumer("metrics-consumer-adoption", "pulse_metrics", 9103, [ADOPTION]),
         Component("feedback-api", (py, "-m", "pulse_feedback", "api"), 8002),
-        Component("feedback-consumer", (py, "-m", "pulse_feedback", "consumer"), 9102),
+        _consumer("feedback-consumer", "pulse_feedback", 9102),
     )
 
 
@@ -96,9 +115,10 @@ def _read_pid(name: str) -> int | None:
         return None
     except PermissionError:
         return pid
-    # A pid can be reused by an unrelated process after a reboot: check that it is ours.
+    # A pid can be reused by an unrelated process after a reboot: check that it is ours (the whole variable: one
+    # component's name can begin another's).
     try:
-        if f"PULSE_STACK_COMPONENT={name}".encode() not in Path(f"/proc/{pid}/environ").read_bytes():
+        if f"PULSE_STACK_COMPONENT={name}".encode() not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
             return None
     except OSError:
         return None
@@ -212,7 +232,7 @@ def up(settings: CommonSettings, *, prometheus: bool = False) -> int:
         if _read_pid(component.name) is None:
             if shutil.which(component.command[0]) is None:
                 raise StackError(f"{component.name}: {component.command[0]!r} is not installed (`make tools`)")
-            _wait_until_up(component, _spawn(component.name, component.command, env))
+            _wait_until_up(component, _spawn(component.name, component.command, {**env, **component.env}))
             print(f"{component.name}: started" + (f" on http://127.0.0.1:{component.port}" if component.port else ""))
         else:
             print(f"{component.name}: running")
@@ -222,9 +242,10 @@ def up(settings: CommonSettings, *, prometheus: bool = False) -> int:
     print("  ingest   http://127.0.0.1:8000  (POST /v1/batch, docs at /docs)")
     print("  metrics  http://127.0.0.1:8001  (GET /v1/projects/demo/events/daily?from=&to=, docs at /docs)")
     print("  feedback http://127.0.0.1:8002  (GET /v1/projects/demo/satisfaction/nps, /responses, docs at /docs)")
-    print("  /metrics on each of them, and the consumers' on http://127.0.0.1:9101 and :9102")
+    print("  /metrics on each of them, and the consumers' on http://127.0.0.1:9101 (metrics), :9103 (metrics,")
+    print("  the adoption projection alone, as deployed) and :9102 (feedback)")
     if prometheus:
-        print("  prometheus http://127.0.0.1:9090  (scraping all five, with deploy/prometheus/rules.yml)")
+        print("  prometheus http://127.0.0.1:9090  (scraping all six, with deploy/prometheus/rules.yml)")
     print("Demo project keys (also in .pulse/demo-keys.json):")
     print(json.dumps(keys, indent=2))
     return 0
@@ -259,7 +280,9 @@ def down(settings: CommonSettings) -> int:
 
 def status(settings: CommonSettings) -> int:
     prometheus = Component("prometheus", (), 9090, "/-/ready")
-    for component in (Component("broker", (), None), *_services(), prometheus):
+    components = (Component("broker", (), None), *_services(), prometheus)
+    width = max(len(c.name) for c in components) + 2
+    for component in components:
         pid = _read_pid(component.name)
         if pid is None:
             state = "stopped"
@@ -268,5 +291,5 @@ def status(settings: CommonSettings) -> int:
             state = f"running (pid {pid}), " + ("ready" if ready else "NOT ready")
         else:
             state = f"running (pid {pid})"
-        print(f"{component.name:17} {state}")
+        print(f"{component.name:{width}}{state}")
     return 0
