@@ -1,10 +1,14 @@
 """Local dates of a project's timezone and the instants that bound them (DST included: a day may last 23 or 25 h)."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 
+# Pure, and called per period of a read (a 90-cohort daily retention asks ~2,800 times): cached, as a zone
+# conversion costs a few microseconds each.
+@lru_cache(maxsize=16_384)
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The instant (UTC) the local ``day`` begins."""
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
@@ -31,6 +35,7 @@ def period_start(day: date, interval: Interval) -> date:
     return day.replace(day=1)
 
 
+@lru_cache(maxsize=65_536)
 def shift_period(start: date, interval: Interval, count: int) -> date:
     """The start of the period ``count`` periods after (or before, when negative) the one starting at ``start``."""
     if interval == "day":

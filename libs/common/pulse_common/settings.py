@@ -21,6 +21,9 @@ class CommonSettings(BaseSettings):
     # Idempotent producers are on by default (production Kafka). The embedded dev/test broker rejects them.
     kafka_idempotence: bool = True
     kafka_request_timeout_ms: int = Field(default=10_000, ge=100)
+    # Allocations between two collections of the garbage collector's young generation (CPython's default: 700);
+    # see pulse_common.garbage_collector.
+    gc_young_threshold: int = Field(default=50_000, ge=100)
     # How clients authenticate to Kafka: PLAINTEXT locally; on Kubernetes SASL_SSL with SCRAM-SHA-512 (a Strimzi
     # KafkaUser's password) and the cluster CA certificate.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

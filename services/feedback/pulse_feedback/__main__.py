@@ -4,6 +4,7 @@ import asyncio
 import logging
 import sys
 
+from pulse_common.garbage_collector import tune_garbage_collector
 from pulse_common.http.serve import serve
 from pulse_common.logs import configure_logging
 from pulse_feedback.app import create_app
@@ -19,9 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = FeedbackSettings()
     configure_logging(settings.log_level)
     if role == "api":
-        serve(create_app(settings), settings.host, settings.port)
+        app = create_app(settings)
+        tune_garbage_collector(settings.gc_young_threshold)
+        serve(app, settings.host, settings.port)
         return 0
     if role == "consumer":
+        tune_garbage_collector(settings.gc_young_threshold)
         try:
             asyncio.run(run_consumer(settings))
         except Exception:

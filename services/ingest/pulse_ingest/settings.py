@@ -35,8 +35,6 @@ class IngestSettings(CommonSettings):
     # Worker processes sharing the port (uvicorn's supervisor); each has its own producer, caches, rate limiter
     # and /metrics. Kubernetes scales with replicas instead; workers are for a machine of its own.
     workers: int = Field(default=1, ge=1, le=64)
-    # Allocations between two collections of the garbage collector's young generation (CPython's default: 700).
-    gc_young_threshold: int = Field(default=50_000, ge=100)
 
     @model_validator(mode="after")
     def _refusals_outlive_deliveries(self) -> Self:

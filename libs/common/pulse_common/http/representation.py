@@ -6,8 +6,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+
+
+class FastJSONResponse(Response):
+    """JSON by msgspec: several times faster than ``json.dumps`` on the few thousand values of a long series."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
 
 
 def wants_csv(request: Request) -> bool:
@@ -38,7 +47,7 @@ def represent(
 ) -> Response:
     """``payload`` as JSON, or ``rows`` as CSV with the payload's scalar context (timezone, as_of…) in headers."""
     if not wants_csv(request):
-        return JSONResponse(payload)
+        return FastJSONResponse(payload)
     headers = {
         f"X-Pulse-{key.replace('_', '-').title()}": header_value(value)
         for key, value in payload.items()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from itertools import accumulate
 from typing import TypeAlias
 
 import asyncpg
+import numpy as np
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
@@ -29,9 +29,11 @@ def active_since(lasts: Iterable[tuple[date, int]], starts: Sequence[date]) -> l
     remaining = sorted(lasts, reverse=True)
     counts: list[int] = []
     total = 0
+    taken = 0
     for start in reversed(starts):
-        while remaining and remaining[0][0] >= start:
-            total += remaining.pop(0)[1]
+        while taken < len(remaining) and remaining[taken][0] >= start:
+            total += remaining[taken][1]
+            taken += 1
         counts.append(total)
     return counts[::-1]
 
@@ -41,18 +43,25 @@ def active_series(links: Iterable[tuple[date, date, int]], first: date, last: da
 
     A link counts on day d for a window of w days when day <= d < day + w and previous < d - w + 1, that is on
     the days from max(day, previous + w) to day + w - 1: a range, so each link adds to a difference array once.
+    In numpy over day numbers: a 90-day read sums ~4,000 links, and date arithmetic per link in Python took 45 ms.
     """
     size = (last - first).days + 1
-    series = {window: [0] * (size + 1) for window in (1, 7, 30)}
-    for day, previous, users in links:
-        for window, deltas in series.items():
-            since = day if previous == NEVER else max(day, previous + timedelta(days=window))
-            begin = max(0, (since - first).days)
-            end = min(size, (day - first).days + window)  # exclusive
-            if begin < end:
-                deltas[begin] += users
-                deltas[end] -= users
-    totals = {window: list(accumulate(deltas[:size])) for window, deltas in series.items()}
+    rows = list(links)
+    origin = first.toordinal()
+    day = np.fromiter((r[0].toordinal() - origin for r in rows), dtype=np.int64, count=len(rows))
+    never = np.fromiter((r[1] == NEVER for r in rows), dtype=bool, count=len(rows))
+    previous = np.fromiter((r[1].toordinal() - origin for r in rows), dtype=np.int64, count=len(rows))
+    users = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    totals = {}
+    for window in (1, 7, 30):
+        since = np.where(never, day, np.maximum(day, previous + window))
+        begin = np.maximum(since, 0)
+        end = np.minimum(day + window, size)  # exclusive
+        counted = begin < end
+        deltas = np.zeros(size + 1, dtype=np.int64)
+        np.add.at(deltas, begin[counted], users[counted])
+        np.add.at(deltas, end[counted], -users[counted])
+        totals[window] = np.cumsum(deltas[:size]).tolist()
     return [ActiveUsers(first + timedelta(days=i), totals[1][i], totals[7][i], totals[30][i]) for i in range(size)]
 
 
@@ -111,11 +120,13 @@ async def retention(db: Db, scope: Scope, interval: Interval, periods: int) -> l
         interval,
         starts,
     )
-    active = {(r["cohort"], r["period"]): r["active"] for r in rows}
+    # ~4,000 rows for 90 daily cohorts: unpacked by position, the cheapest way through asyncpg records.
+    active: dict[tuple[date, date], int] = {}
     last: dict[date, list[tuple[date, int]]] = {}
-    for r in rows:
-        if r["last"]:
-            last.setdefault(r["cohort"], []).append((r["period"], r["last"]))
+    for cohort, period, users_active, users_last in rows:
+        active[(cohort, period)] = users_active
+        if users_last:
+            last.setdefault(cohort, []).append((period, users_last))
     cohorts = []
     for cohort in starts:
         offsets = [shift_period(cohort, interval, n) for n in range(periods + 1)]
