@@ -73,11 +73,6 @@ fmt: $(STAMP)
 clean: down
 	rm -rf $(VENV) .pulse .mypy_cache .ruff_cache .pytest_cache
 
-## bench: benchmarks (figures printed, JSON under benchmarks/results/); never part of `make test`
+## bench: every benchmark (< 15 min here), one table of figures, baselines and targets; JSON under benchmarks/results/
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.system
-	$(BIN)/python -m benchmarks.codec
-	$(BIN)/python -m benchmarks.ingest
-	$(BIN)/python -m benchmarks.adoption
-	$(BIN)/python -m benchmarks.release_health
-	$(BIN)/python -m benchmarks.feedback
+	$(BIN)/python -m benchmarks

@@ -33,7 +33,8 @@ import asyncpg
 import httpx
 
 from benchmarks.adoption_data import HistoryShape, usage_history
-from benchmarks.adoption_load import RAW_TABLE, copy_raw_events, load_adoption_tables, rollup_mismatches
+from benchmarks.adoption_load import RAW_TABLE, load_adoption_tables, rollup_mismatches
+from benchmarks.adoption_sql import generate_raw_events
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
@@ -55,24 +56,19 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99)}
 
 
-async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, float]]:
+async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, Any]]:
     await ensure_database(dsn)
     conn = await asyncpg.connect(dsn)
-    timings: dict[str, float] = {}
     try:
         await apply_migrations(conn, all_migrations())
         created = await create_project(conn, "bench", ZONE)
-        started = time.perf_counter()
-        copied = 0
-        for chunk in usage_history(created.project, shape):
-            copied += await copy_raw_events(conn, chunk, ZONE)
-        timings["generate_and_copy_s"] = time.perf_counter() - started
-        timings["raw_events"] = copied
-        started = time.perf_counter()
-        await load_adoption_tables(conn, created.project)
-        timings["load_s"] = time.perf_counter() - started
     finally:
         await conn.close()
+    timings: dict[str, Any] = {}
+    started = time.perf_counter()
+    timings["raw_events"] = await generate_raw_events(dsn, created.project, shape, ZONE)
+    timings["generate_s"] = time.perf_counter() - started
+    timings.update(await load_adoption_tables(dsn, created.project))
     return created.project, created.read_key, timings
 
 
@@ -148,26 +144,69 @@ NAIVE_QUERIES = {
 }
 
 
-async def measure_naive(dsn: str, first: date, last: date, repeats: int) -> dict[str, dict[str, float]]:
+async def measure_naive(
+    dsn: str, windows: dict[str, tuple[date, date]], repeats: int
+) -> dict[str, dict[str, float | str]]:
+    """Each naive query over its window; the raw table's (project, day) index is built first (not timed)."""
     conn = await asyncpg.connect(dsn)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, float | str]] = {}
     try:
+        await conn.execute("SET statement_timeout = 0")  # the naive queries take minutes: that is the point
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute(f"CREATE INDEX IF NOT EXISTS bench_raw_events_by_day ON {RAW_TABLE} (project, day)")
+        await conn.execute(f"ANALYZE {RAW_TABLE}")
         for name, sql in NAIVE_QUERIES.items():
+            first, last = windows[name]
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
                 await conn.fetch(sql, first, last)
                 samples.append(time.perf_counter() - started)
-            results[name] = {"median_ms": statistics.median(samples) * 1000, "runs": len(samples)}
+            results[name] = {
+                "median_ms": statistics.median(samples) * 1000,
+                "runs": len(samples),
+                "window": f"{first}..{last}",
+            }
     finally:
         await conn.close()
     return results
 
 
-async def vacuum(dsn: str) -> None:
+async def vacuum(dsn: str, connections: int = 2) -> None:
+    """VACUUM ANALYZE what the APIs read: every table outside ``public`` (where a benchmark keeps its raw input),
+    largest first, on ``connections`` connections at once."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("VACUUM ANALYZE")
+        tables = [
+            r["name"]
+            for r in await conn.fetch(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name FROM pg_tables "
+                "WHERE schemaname NOT IN ('public', 'pg_catalog', 'information_schema') "
+                "ORDER BY pg_total_relation_size(format('%I.%I', schemaname, tablename)) DESC"
+            )
+        ]
+    finally:
+        await conn.close()
+
+    async def worker() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET statement_timeout = 0")
+            while tables:
+                await conn.execute(f"VACUUM (ANALYZE) {tables.pop(0)}")
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+
+
+async def limit_statements(dsn: str, seconds: int) -> None:
+    """Every later connection to the benchmark database stops a statement after ``seconds`` (the API's own limit
+    is 60 s): a read that cannot be fast is reported as over the limit without holding the run up."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f"ALTER DATABASE {name} SET statement_timeout = '{int(seconds)}s'")
     finally:
         await conn.close()
 
@@ -197,7 +236,18 @@ def main() -> None:
     parser.add_argument("--consumer-events", type=int, default=300_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--segment-requests", type=int, default=2, help="segmented reads are row-level: slow")
+    parser.add_argument("--segment-reads", type=int, default=2, help="how many of active-users, lifecycle")
     parser.add_argument("--naive-repeats", type=int, default=3)
+    parser.add_argument(
+        "--naive-days", type=int, default=90, help="window of the naive active-users query (90 days took ~400 s)"
+    )
+    parser.add_argument(
+        "--check-rollups",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="recompute every rollup from the per-user rows after the consumer (~2 min on 10M events)",
+    )
+    parser.add_argument("--statement-timeout", type=int, default=60, help="seconds; the API's own limit is 60")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
     args = parser.parse_args()
@@ -214,7 +264,7 @@ def main() -> None:
     try:
         if args.reuse:
             project, read_key = "bench", asyncio.run(new_read_key(dsn, "bench"))
-            load: dict[str, float] = {}
+            load: dict[str, Any] = {}
             consumer: dict[str, float] = {}
         else:
             print(f"generating and loading {args.events:,} events of {args.users:,} users ...", flush=True)
@@ -223,16 +273,33 @@ def main() -> None:
             slice_shape = HistoryShape(
                 args.users, args.consumer_events, args.days, args.features, last_day, seed=2, label="c"
             )
+            # The tables as autovacuum leaves them after a load: visibility map set, hint bits written.
+            started = time.perf_counter()
+            asyncio.run(vacuum(dsn))
+            load["vacuum_after_load_s"] = time.perf_counter() - started
             consumer = asyncio.run(consume(settings, project, slice_shape))
             print(f"consumer: {consumer}", flush=True)
-            mismatches = asyncio.run(check_rollups(dsn, project))
-            if mismatches:
-                raise RuntimeError(f"rollups differ from the per-user rows: {mismatches}")
-            print("rollups equal their recomputation from the per-user rows", flush=True)
+            if args.check_rollups:
+                mismatches = asyncio.run(check_rollups(dsn, project))
+                if mismatches:
+                    raise RuntimeError(f"rollups differ from the per-user rows: {mismatches}")
+                print("rollups equal their recomputation from the per-user rows", flush=True)
             # Reads are measured at rest, as autovacuum leaves the tables between bursts of writes.
+            started = time.perf_counter()
             asyncio.run(vacuum(dsn))
+            load["vacuum_after_consumer_s"] = time.perf_counter() - started
+        asyncio.run(limit_statements(dsn, args.statement_timeout))
         api, port = start_metrics_api(settings)
+        naive_first = last_day - timedelta(days=args.naive_days - 1)
         reads = read_requests(project, last_day, "feature-00")
+        if args.naive_days != 90:  # Pulse over the naive query's window too, like for like
+            reads.append(
+                (
+                    f"active-users (last {args.naive_days} day{'s' if args.naive_days > 1 else ''})",
+                    f"/v1/projects/{project}/active-users",
+                    {"from": naive_first.isoformat(), "to": last_day.isoformat()},
+                )
+            )
         rollup_reads = measure_reads(port, read_key, reads, args.requests)
         segment_reads = (
             {}
@@ -240,13 +307,25 @@ def main() -> None:
             else measure_reads(
                 port,
                 read_key,
-                [(f"{name} (segment)", path, {**params, "segment": "plan:pro"}) for name, path, params in reads[:2]],
+                [
+                    (f"{name} (segment)", path, {**params, "segment": "plan:pro"})
+                    for name, path, params in reads[: args.segment_reads]
+                ],
                 args.segment_requests,
                 warmup=0,
             )
         )
         naive = (
-            asyncio.run(measure_naive(dsn, last_day - timedelta(days=89), last_day, args.naive_repeats))
+            asyncio.run(
+                measure_naive(
+                    dsn,
+                    {
+                        "active-users": (naive_first, last_day),
+                        "features": (last_day - timedelta(days=89), last_day),
+                    },
+                    args.naive_repeats,
+                )
+            )
             if args.naive_repeats
             else {}
         )
@@ -261,6 +340,7 @@ def main() -> None:
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "shape": {"users": args.users, "events": args.events, "days": args.days, "features": args.features},
+        "statement_timeout_s": args.statement_timeout,
         "load": load,
         "consumer": consumer,
         "reads": rollup_reads,
@@ -274,7 +354,10 @@ def main() -> None:
         else:
             print(f"{name:34} {figures['p50_ms']:9.1f} {figures['p95_ms']:9.1f} {figures['p99_ms']:9.1f}")
     for name, figures in naive.items():
-        print(f"{'naive COUNT(DISTINCT) ' + name:34} {figures['median_ms']:9.1f} (median of {figures['runs']})")
+        print(
+            f"{'naive COUNT(DISTINCT) ' + name:34} {figures['median_ms']:9.1f}"
+            f" (median of {figures['runs']}, {figures['window']})"
+        )
     if consumer:
         print(f"\nconsumer: {consumer['per_s']:,.0f} events/s applied to the adoption projection")
     out = Path(__file__).parent / "results" / "adoption.json"
