@@ -31,7 +31,7 @@ STEPS: dict[str, list[str]] = {
     # 90 it took ~400 s); a segmented read, row-level, stops at 10 s; the rollups are checked by the tests, not here.
     "adoption": [
         "--consumer-events",
-        "50000",
+        "30000",
         "--requests",
         "30",
         "--segment-requests",
@@ -46,8 +46,8 @@ STEPS: dict[str, list[str]] = {
         "--statement-timeout",
         "10",
     ],
-    "release_health": ["--sessions", "150000", "--requests", "30"],
-    "feedback": ["--responses", "50000", "--users", "25000", "--requests", "30"],
+    "release_health": ["--sessions", "100000", "--requests", "30"],
+    "feedback": ["--responses", "30000", "--users", "15000", "--requests", "30"],
 }
 
 

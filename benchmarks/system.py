@@ -4,7 +4,8 @@
   projection as its own consumer process) beside a naive pipeline (FastAPI ``list[Model]`` body, one ``send()`` per
   event, a consumer doing one upsert per event), and Pulse with every metrics projection (the consumer as deployed);
 - ingest events/s with 1 and 2 worker processes;
-- freshness p50 / p99 (a batch sent → its events counted in the API) at a fixed offered load;
+- freshness p50 / p99 (a batch sent → its events counted in the API) at a fixed offered load, services as deployed
+  (``freshness(rate, seconds, "all")`` measures the metrics projections in one process instead);
 - the consumer scaled out: the adoption projection as 1, 2 and 4 processes in one group, totals compared;
 - resident memory of each service under load;
 - the raw ceilings of the parts (benchmarks.ceilings).
@@ -332,7 +333,6 @@ async def main(events: int) -> dict[str, Any]:
         events // 2, "deployed", ["metrics.daily_events", ADOPTION], with_feedback=True
     )
     results["freshness_deployed"] = await freshness(10_000, 10, "deployed")
-    results["freshness_one_process"] = await freshness(10_000, 10, "all")
     results["scale_out"] = [await scale_out(events // 2, n) for n in (1, 2, 4)]
     return results
 
@@ -356,7 +356,7 @@ def table(results: dict[str, Any]) -> str:
         f"| consumer fetch + decode alone (events/s) | | {ceilings_['consumer_fetch_decode_per_s']:,.0f} |",
         f"| COPY into Postgres (rows/s) | | {ceilings_['copy_rows_per_s']:,.0f} |",
     ]
-    for key, shape in (("freshness_deployed", "as deployed"), ("freshness_one_process", "metrics in one process")):
+    for key, shape in (("freshness_deployed", "as deployed"),):
         f = results[key]
         for read in ("daily_events", "adoption"):
             lines.append(
@@ -377,7 +377,7 @@ def table(results: dict[str, Any]) -> str:
 def peak_rss(results: dict[str, Any]) -> dict[str, float]:
     """The highest resident memory of each service over the trials under load."""
     memory: dict[str, float] = {}
-    for key in ("pulse_daily_events", "pulse_deployed", "freshness_deployed", "freshness_one_process"):
+    for key in ("pulse_daily_events", "pulse_deployed", "freshness_deployed"):
         for label, mb in results[key]["peak_rss_mb"].items():
             memory[label] = max(memory.get(label, 0.0), mb)
     return memory
