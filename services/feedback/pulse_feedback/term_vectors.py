@@ -26,10 +26,14 @@ def sum_days(
 ) -> Counts:
     """Sum packed days and loose (term id, side index, comments) counts into a (3, size) matrix."""
     total = np.zeros((3, size), dtype=np.int64)
-    for term_ids, *sides in packed:
-        ids = np.frombuffer(term_ids, dtype=_INT4)
-        for index, side in enumerate(sides):
-            total[index] += np.bincount(ids, weights=np.frombuffer(side, dtype=_INT4), minlength=size).astype(np.int64)
+    days = list(packed)
+    if days:
+        # One bincount per side over every day at once: one per day and side allocated a term-sized array 90
+        # times for a 30-day read (a quarter of its time).
+        ids = np.concatenate([np.frombuffer(day[0], dtype=_INT4) for day in days])
+        for index in range(3):
+            weights = np.concatenate([np.frombuffer(day[index + 1], dtype=_INT4) for day in days])
+            total[index] += np.bincount(ids, weights=weights, minlength=size).astype(np.int64)
     for term_id, side_index, comments in loose:
         total[side_index, term_id] += comments
     return total
