@@ -67,6 +67,8 @@ def _system_rows(system: dict[str, Any]) -> list[Row]:
             len(digests) == 1,
         )
     )
+    for trial in system.get("consumers_alone", []):
+        rows.append(_row(f"consumer, {trial['projection']}, 1 process (events/s)", f"{trial['per_s']:,.0f}"))
     memory = peak_rss(system)
     highest = max(memory, key=memory.__getitem__)
     rows.append(

@@ -35,6 +35,8 @@ from benchmarks.ceilings import usage_events
 from benchmarks.loadgen import post, run_load
 from benchmarks.stack import RESULTS, RssSampler, Stack, open_stack
 from pulse_common import broker as embedded_broker
+from pulse_common import topics
+from pulse_common.events import DeadLetter
 from pulse_common.generate.publish import publish
 
 ADMIN_DSN = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -104,13 +106,14 @@ async def until(probe: Callable[[], Awaitable[bool]], timeout_s: float = 600) ->
     return time.perf_counter()
 
 
-async def applied(dsn: str, consumers: list[str], count: int) -> bool:
+async def applied(dsn: str, consumers: list[str], count: int, topic: str = topics.USAGE) -> bool:
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
             "SELECT consumer, sum(next_offset) AS n FROM tracking.partition_offsets "
-            "WHERE consumer = ANY($1::text[]) AND topic = 'pulse.usage.v1' GROUP BY consumer",
+            "WHERE consumer = ANY($1::text[]) AND topic = $2 GROUP BY consumer",
             consumers,
+            topic,
         )
     finally:
         await conn.close()
@@ -268,45 +271,86 @@ async def freshness(rate: int, seconds: int, consumers: str) -> dict[str, Any]:
         await stack.close()
 
 
-async def scale_out(count: int, processes: int) -> dict[str, Any]:
-    """The adoption projection as ``processes`` consumer processes in one group, over events already in the log;
-    events/s from its first applied batch to the last, and a digest of its tables (equal for every process count
-    when the totals are exact)."""
-    stack = await open_stack(f"scale_{processes}", ADMIN_DSN)
-    try:
-        events = usage_events(stack.project.project, count, "scale")
-        await publish(stack.settings, [events[i : i + 20_000] for i in range(0, count, 20_000)])
-        for n in range(processes):
-            start_metrics_consumers(stack, f"consumer-{n}", ADOPTION)
+# What each projection measured alone reads, and the tables whose digest shows totals are the same whatever the
+# number of processes.
+TRIALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    ADOPTION: (topics.USAGE, ("metrics.user_days", "metrics.user_feature_days", "metrics.feature_day_events")),
+    "metrics.daily_events": (topics.USAGE, ("metrics.daily_event_counts",)),
+    "metrics.rejections": (topics.DEADLETTER, ()),
+}
 
-        async def started_applying() -> bool:
+
+def dead_letters(project: str, count: int) -> list[tuple[str, bytes, DeadLetter]]:
+    """``count`` events refused at ingest, as its dead-letter records."""
+    failed_at = datetime.now(UTC)
+    return [
+        (
+            topics.DEADLETTER,
+            project.encode(),
+            DeadLetter(
+                origin="ingest",
+                code=("invalid_field", "too_large", "too_old")[i % 3],
+                reason="a benchmark's refusal",
+                failed_at=failed_at,
+                project=project,
+                message_id=f"dl-{i}",
+                stream="usage",
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+async def consumer_alone(count: int, processes: int, projection: str = ADOPTION) -> dict[str, Any]:
+    """``projection`` as ``processes`` consumer processes in one group, over ``count`` events already in the log;
+    events/s applied after its first batch until the last, and a digest of its tables (equal for every process count
+    when the totals are exact)."""
+    topic, tables = TRIALS[projection]
+    stack = await open_stack(f"alone_{projection.split('.')[1]}_{processes}", ADMIN_DSN)
+    try:
+        if topic == topics.DEADLETTER:
+            letters = dead_letters(stack.project.project, count)
+            await publish(stack.settings, [[letter for _, _, letter in letters]], topic_of=lambda e: (topic, b"k"))
+        else:
+            events = usage_events(stack.project.project, count, "scale")
+            await publish(stack.settings, [events[i : i + 20_000] for i in range(0, count, 20_000)])
+        for n in range(processes):
+            start_metrics_consumers(stack, f"consumer-{n}", projection)
+
+        async def applied_so_far() -> int:
             conn = await asyncpg.connect(stack.dsn)
             try:
-                return bool(
+                return int(
                     await conn.fetchval(
-                        "SELECT coalesce(sum(next_offset), 0) > 0 FROM tracking.partition_offsets "
-                        "WHERE consumer = 'metrics.adoption'"
+                        "SELECT coalesce(sum(next_offset), 0) FROM tracking.partition_offsets "
+                        "WHERE consumer = $1 AND topic = $2",
+                        projection,
+                        topic,
                     )
                 )
             finally:
                 await conn.close()
 
+        async def started_applying() -> bool:
+            return await applied_so_far() > 0
+
         first = await until(started_applying)
-        last = await until(lambda: applied(stack.dsn, ["metrics.adoption"], count))
+        # The clock starts once the first batch is in: only what is applied after it counts.
+        before = await applied_so_far()
+        last = await until(lambda: applied(stack.dsn, [projection], count, topic))
         conn = await asyncpg.connect(stack.dsn)
         try:
             digest = hashlib.sha256()
-            for table in ("metrics.user_days", "metrics.user_feature_days", "metrics.feature_day_events"):
+            for table in tables:
                 rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4")
                 digest.update(repr([tuple(r) for r in rows]).encode())
-            events_counted = await conn.fetchval("SELECT sum(events) FROM metrics.feature_day_events")
         finally:
             await conn.close()
         return {
+            "projection": projection,
             "processes": processes,
             "events": count,
-            "per_s": count / (last - first),
-            "events_counted": events_counted,
+            "per_s": (count - before) / (last - first),
             "tables_digest": digest.hexdigest()[:16],
         }
     finally:
@@ -333,7 +377,9 @@ async def main(events: int) -> dict[str, Any]:
         events // 2, "deployed", ["metrics.daily_events", ADOPTION], with_feedback=True
     )
     results["freshness_deployed"] = await freshness(10_000, 10, "deployed")
-    results["scale_out"] = [await scale_out(events // 2, n) for n in (1, 2, 4)]
+    results["scale_out"] = [await consumer_alone(events // 2, n) for n in (1, 2, 4)]
+    others = ("metrics.daily_events", "metrics.rejections")
+    results["consumers_alone"] = [await consumer_alone(events // 2, 1, projection) for projection in others]
     return results
 
 
@@ -368,6 +414,8 @@ def table(results: dict[str, Any]) -> str:
             f"| adoption consumer, {trial['processes']} process(es) (events/s) | {trial['per_s']:,.0f} |"
             f" tables {trial['tables_digest']} |"
         )
+    for trial in results["consumers_alone"]:
+        lines.append(f"| {trial['projection']} consumer alone, 1 process (events/s) | {trial['per_s']:,.0f} | |")
     lines.append(
         "| peak RSS (MB) | " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(peak_rss(results).items())) + " | |"
     )
