@@ -36,6 +36,7 @@ from benchmarks.loadgen import post, run_load
 from benchmarks.stack import RESULTS, RssSampler, Stack, open_stack
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
+from pulse_common.cli.stack import metrics_consumer_split
 from pulse_common.events import DeadLetter
 from pulse_common.generate.publish import publish
 
@@ -48,12 +49,8 @@ ADOPTION = "metrics.adoption"
 
 
 def deployed_metrics_consumers() -> tuple[str, ...]:
-    """The metrics consumer processes as deployed (deploy/k8s): adoption in one, every other projection in another."""
-    from pulse_metrics.consumer import named_factories
-    from pulse_metrics.settings import MetricsSettings
-
-    others = [name for name in named_factories(MetricsSettings()) if name != ADOPTION]
-    return (",".join(others), ADOPTION)
+    """The metrics consumer processes as deployed, each as its PULSE_CONSUMER_PROJECTIONS."""
+    return tuple(",".join(names) for names in metrics_consumer_split())
 
 
 def start_metrics_consumers(stack: Stack, label: str, projections: str) -> None:

@@ -76,19 +76,24 @@ def _consumer(name: str, module: str, port: int, projections: list[str] | None =
     return Component(name, (sys.executable, "-m", module, "consumer"), port, env=env)
 
 
-def _services() -> tuple[Component, ...]:
-    """As deployed (deploy/k8s): the adoption projection, the heaviest, in a metrics consumer process of its own (in
-    one process it held the daily counts' freshness back), every other metrics projection in another."""
+def metrics_consumer_split() -> tuple[list[str], list[str]]:
+    """The metrics projections of each metrics consumer process as deployed (deploy/k8s): every one but adoption,
+    then adoption, the heaviest, alone (in one process it held the daily counts' freshness back)."""
     from pulse_metrics.consumer import named_factories  # imported here: the services depend on this library
     from pulse_metrics.settings import MetricsSettings
 
-    others = [name for name in named_factories(MetricsSettings()) if name != ADOPTION]
+    return [name for name in named_factories(MetricsSettings()) if name != ADOPTION], [ADOPTION]
+
+
+def _services() -> tuple[Component, ...]:
+    """The services as deployed, the metrics consumer split in two (``metrics_consumer_split``)."""
+    others, adoption = metrics_consumer_split()
     py = sys.executable
     return (
         Component("ingest", (py, "-m", "pulse_ingest"), 8000),
         Component("metrics-api", (py, "-m", "pulse_metrics", "api"), 8001),
         _consumer("metrics-consumer", "pulse_metrics", 9101, others),
-        _consumer("metrics-consumer-adoption", "pulse_metrics", 9103, [ADOPTION]),
+        _consumer("metrics-consumer-adoption", "pulse_metrics", 9103, adoption),
         Component("feedback-api", (py, "-m", "pulse_feedback", "api"), 8002),
         _consumer("feedback-consumer", "pulse_feedback", 9102),
     )
