@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from pulse_metrics.projections.rollups import links
-from pulse_metrics.queries.adoption import active_series, active_since
+from pulse_metrics.queries.adoption import active_since
+from pulse_metrics.queries.adoption_series import active_series
 
 ORIGIN = date(2026, 1, 1)
 

@@ -4,59 +4,72 @@ reference the rollup reads are tested against."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeAlias
 
 import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
+from pulse_metrics.queries.adoption_series import active_series
 from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
 from pulse_metrics.queries.scope import SCOPE_CTES, Scope
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
 
+# The segment's links (day, previous active day in the segment, users) from its user-days in $5..$6: the shape of
+# metrics.activity_links, so the rollup reads' arithmetic applies. A user's days before $5 are cut off: every window
+# a read compares starts on or after $5, where "no earlier day" and "an earlier day before $5" count alike.
+LINKED = """
+linked AS (
+    SELECT day, coalesce(lag(day) OVER (PARTITION BY distinct_id ORDER BY day), '-infinity') AS previous_day
+    FROM days WHERE day >= $5::date AND day <= $6::date
+),
+links AS (SELECT day, previous_day, count(*)::int AS users FROM linked GROUP BY day, previous_day)"""
+
+
 async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
     rows = await db.fetch(
-        f"""
-        WITH {SCOPE_CTES}
-        SELECT d::date AS day,
-          (SELECT count(*) FROM days u WHERE u.day = d::date) AS dau,
-          (SELECT count(DISTINCT u.distinct_id) FROM days u WHERE u.day BETWEEN d::date - 6 AND d::date) AS wau,
-          (SELECT count(DISTINCT u.distinct_id) FROM days u WHERE u.day BETWEEN d::date - 29 AND d::date) AS mau
-        FROM generate_series($5::date, $6::date, interval '1 day') AS d
-        ORDER BY 1
-        """,
+        f"WITH {SCOPE_CTES}, {LINKED} SELECT day, previous_day, users FROM links",
         *scope.params(),
-        scope.first,
+        scope.first - timedelta(days=29),
         scope.last,
     )
-    return [ActiveUsers(r["day"], r["dau"], r["wau"], r["mau"]) for r in rows]
+    return active_series(((r["day"], r["previous_day"], r["users"]) for r in rows), scope.first, scope.last)
 
 
 async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]:
+    """The rollup read's sums over the segment's links; new users are those whose first-ever active day (not their
+    first in the segment) falls in the period under the segment."""
     starts = periods_covering(scope.first, scope.last, interval)
+    previous_starts = [shift_period(s, interval, -1) for s in starts]
+    next_starts = [shift_period(s, interval, 1) for s in starts]
     rows = await db.fetch(
         f"""
-        WITH {SCOPE_CTES}
+        WITH {SCOPE_CTES}, {LINKED},
+        firsts AS MATERIALIZED (
+            SELECT first_day, count(*) AS users FROM people WHERE first_day >= $7 AND first_day <= $6 GROUP BY first_day
+        )
         SELECT p.start,
-          (SELECT count(DISTINCT u.distinct_id) FROM days u
-            WHERE u.day >= p.start AND u.day < p.next_start) AS active,
-          (SELECT count(DISTINCT u.distinct_id) FROM days u
-            WHERE u.day >= p.previous_start AND u.day < p.start) AS previous,
-          (SELECT count(*) FROM (
-             SELECT u.distinct_id FROM days u WHERE u.day >= p.start AND u.day < p.next_start
-             INTERSECT
-             SELECT u.distinct_id FROM days u WHERE u.day >= p.previous_start AND u.day < p.start
-          ) AS both_periods) AS returning,
-          (SELECT count(*) FROM people n WHERE n.first_day >= p.start AND n.first_day < p.next_start) AS new
-        FROM unnest($5::date[], $6::date[], $7::date[]) AS p(start, next_start, previous_start)
-        ORDER BY 1
+          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day < p.start), 0) AS active,
+          coalesce(sum(l.users) FILTER (WHERE l.day < p.start AND l.previous_day < p.previous_start), 0) AS previous,
+          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start
+            AND l.previous_day >= p.previous_start AND l.previous_day < p.start), 0) AS returning,
+          (SELECT coalesce(sum(f.users), 0)::bigint FROM firsts f
+            WHERE f.first_day >= p.start AND f.first_day < p.next_start) AS new
+        FROM unnest($8::date[], $9::date[], $10::date[]) AS p(start, next_start, previous_start)
+        LEFT JOIN links l ON l.day >= p.previous_start AND l.day < p.next_start
+        GROUP BY p.start, p.next_start
+        ORDER BY p.start
         """,
         *scope.params(),
+        previous_starts[0],
+        next_starts[-1] - timedelta(days=1),
+        starts[0],
         starts,
-        [shift_period(s, interval, 1) for s in starts],
-        [shift_period(s, interval, -1) for s in starts],
+        next_starts,
+        previous_starts,
     )
     return [
         Lifecycle.of_counts(r["start"], interval, r["active"], r["previous"], r["returning"], r["new"]) for r in rows
