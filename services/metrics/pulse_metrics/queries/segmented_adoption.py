@@ -4,7 +4,7 @@ reference the rollup reads are tested against."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeAlias
 
 import asyncpg
@@ -76,63 +76,55 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
     ]
 
 
+def _period_of(column: str, interval: Interval) -> str:
+    """SQL: the start of the period holding a date column (ISO weeks start on Monday, as ``period_start``)."""
+    return column if interval == "day" else f"date_trunc('{interval}', {column})::date"
+
+
 async def retention(
     db: Db,
     scope: Scope,
     interval: Interval,
     periods: int,
 ) -> list[Cohort]:
-    """Cohorts by first active period, one per period holding a date of ``first``..``last``."""
+    """Cohorts by first active period, one per period holding a date of ``first``..``last``: each member's active
+    periods and last active period counted once, as the rollup (metrics.cohort_periods) counts everyone."""
     starts = periods_covering(scope.first, scope.last, interval)
     ends = [shift_period(s, interval, 1) for s in starts]
-    sizes = await db.fetch(
-        f"""
-        WITH {SCOPE_CTES}
-        SELECT c.start, count(m.distinct_id) AS size
-        FROM unnest($5::date[], $6::date[]) AS c(start, next_start)
-        LEFT JOIN people m ON m.first_day >= c.start AND m.first_day < c.next_start
-        GROUP BY c.start
-        """,
-        *scope.params(),
-        starts,
-        ends,
-    )
-    buckets = [
-        (cohort, end, shift_period(cohort, interval, n), shift_period(cohort, interval, n + 1), n)
-        for cohort, end in zip(starts, ends, strict=True)
-        for n in range(periods + 1)
-    ]
-    counts = await db.fetch(
+    rows = await db.fetch(
         f"""
         WITH {SCOPE_CTES},
-        buckets AS (
-            SELECT * FROM unnest($5::date[], $6::date[], $7::date[], $8::date[], $9::int[])
-                AS b(cohort, cohort_end, start, next_start, n)
+        members AS MATERIALIZED (
+            SELECT distinct_id, first_day, {_period_of("first_day", interval)} AS cohort,
+                   {_period_of("last_day", interval)} AS last_period
+            FROM people WHERE first_day >= $5 AND first_day < $6
+        ),
+        activity AS (
+            SELECT DISTINCT m.cohort, m.distinct_id, {_period_of("d.day", interval)} AS period
+            FROM members m JOIN days d ON d.distinct_id = m.distinct_id AND d.day >= m.first_day
         )
-        SELECT b.cohort, b.n,
-          count(*) FILTER (WHERE EXISTS (
-              SELECT 1 FROM days d
-              WHERE d.distinct_id = m.distinct_id AND d.day >= b.start AND d.day < b.next_start
-          )) AS active_in,
-          count(*) FILTER (WHERE m.last_day >= b.start) AS active_in_or_after
-        FROM buckets b
-        JOIN people m ON m.first_day >= b.cohort AND m.first_day < b.cohort_end
-        GROUP BY b.cohort, b.n
+        SELECT true AS active, cohort, period, count(*)::int AS users FROM activity GROUP BY cohort, period
+        UNION ALL
+        SELECT false, cohort, last_period, count(*)::int FROM members GROUP BY cohort, last_period
         """,
         *scope.params(),
-        [b[0] for b in buckets],
-        [b[1] for b in buckets],
-        [b[2] for b in buckets],
-        [b[3] for b in buckets],
-        [b[4] for b in buckets],
+        starts[0],
+        ends[-1],
     )
-    size_of = {r["start"]: r["size"] for r in sizes}
-    found = {(r["cohort"], r["n"]): (r["active_in"], r["active_in_or_after"]) for r in counts}
-    return [
-        Cohort(
-            start=cohort,
-            size=size_of.get(cohort, 0),
-            periods=[(shift_period(cohort, interval, n), *found.get((cohort, n), (0, 0))) for n in range(periods + 1)],
-        )
-        for cohort in starts
-    ]
+    active = [r for r in rows if r["active"]]
+    lasts = [r for r in rows if not r["active"]]
+    active_in = {(r["cohort"], r["period"]): r["users"] for r in active}
+    size_of: dict[date, int] = {}
+    last_periods: dict[date, list[tuple[date, int]]] = {}
+    for r in lasts:
+        size_of[r["cohort"]] = size_of.get(r["cohort"], 0) + r["users"]
+        last_periods.setdefault(r["cohort"], []).append((r["period"], r["users"]))
+    cohorts = []
+    for cohort in starts:
+        offsets = []
+        for n in range(periods + 1):
+            period = shift_period(cohort, interval, n)
+            later = sum(users for last, users in last_periods.get(cohort, []) if last >= period)
+            offsets.append((period, active_in.get((cohort, period), 0), later))
+        cohorts.append(Cohort(start=cohort, size=size_of.get(cohort, 0), periods=offsets))
+    return cohorts
