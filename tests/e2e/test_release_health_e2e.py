@@ -90,8 +90,9 @@ async def test_sentry_sdk_and_sessions_api_give_the_release_figures_worked_out_b
         "healthy_sessions_rate": 0.75,
         "healthy_users_rate": 1 - 1 / 3,
     }
-    today = now.date().isoformat()
-    window = {"from": today, "to": today}
+    # The sessions' local dates: run just after midnight, the first ones fall on the day before.
+    first_day = (now - timedelta(hours=1)).date()
+    window = {"from": first_day.isoformat(), "to": now.date().isoformat()}
     headers = {"Authorization": f"Bearer {project.read_key}"}
     async with httpx.AsyncClient(base_url=api.url, headers=headers, timeout=30) as client:
         path = f"/v1/projects/{project.project}/releases"
@@ -118,7 +119,7 @@ async def test_sentry_sdk_and_sessions_api_give_the_release_figures_worked_out_b
         assert "crash_free_users" in body["definitions"]
 
         hourly = (await client.get(f"{path}/shop@1.4.0/health", params={**window, "interval": "hour"})).json()["series"]
-        assert len(hourly) == 24
+        assert len(hourly) == 24 * ((now.date() - first_day).days + 1)
         assert sum(p["sessions"] for p in hourly) == 10
         assert sum(p["crashed_sessions"] for p in hourly) == 1
 
