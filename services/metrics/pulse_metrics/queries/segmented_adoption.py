@@ -1,6 +1,6 @@
 """Adoption figures of a segment, counted from the per-user rows (product.md §4): each user-day under the trait
-value the user had then (see ``scope``). Slower than the rollups, which cannot know a segment; also the
-reference the rollup reads are tested against."""
+value the user had then (see ``scope``). Slower than the rollups, which cannot know a segment; the tests check
+both against each other with a segment every user holds."""
 
 from __future__ import annotations
 
