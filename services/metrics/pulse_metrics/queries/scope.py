@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pulse_common.http.reads import Segment
+from pulse_common.periods import Interval
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,21 @@ class Scope:
         return [self.project, self.timezone, segment.trait if segment else None, segment.value if segment else None]
 
 
+def period_of(column: str, interval: Interval) -> str:
+    """SQL: the start of the period holding a date column (ISO weeks start on Monday, as ``period_start``)."""
+    return column if interval == "day" else f"date_trunc('{interval}', {column})::date"
+
+
 def _day_end(day_column: str) -> str:
     """The local midnight that ends a local day, as a timestamptz."""
     return f"(({day_column} + 1)::timestamp AT TIME ZONE $2::text)"
 
 
-def in_segment(user_column: str, day_column: str) -> str:
-    """A condition: the user had the segment's value at the end of the local day (a semi-join on member_spans)."""
+def held_then(spans: str, day_column: str) -> str:
+    """A condition on a row joined to its user's ``member_spans`` (alias ``spans``): the span holds the end of the
+    local day. Spans of one user never overlap, so at most one of them does."""
     end = _day_end(day_column)
-    return f"""EXISTS (
-        SELECT 1 FROM member_spans s
-        WHERE s.distinct_id = {user_column} AND s.since < {end} AND (s.until IS NULL OR {end} <= s.until)
-    )"""
+    return f"{spans}.since < {end} AND ({spans}.until IS NULL OR {end} <= {spans}.until)"
 
 
 # Spans of one user never overlap (each ends where the next identify of the trait begins), so a user-day joins at
@@ -68,7 +72,7 @@ member_spans AS MATERIALIZED (
 days AS (
     SELECT u.day, u.distinct_id FROM metrics.user_days u
     JOIN member_spans s ON s.distinct_id = u.distinct_id
-    WHERE u.project = $1 AND s.since < {_day_end("u.day")} AND (s.until IS NULL OR {_day_end("u.day")} <= s.until)
+    WHERE u.project = $1 AND {held_then("s", "u.day")}
 ),
 people AS (
     SELECT p.distinct_id, p.first_day, latest.day AS last_day
@@ -76,6 +80,5 @@ people AS (
     JOIN member_spans s ON s.distinct_id = p.distinct_id
     LEFT JOIN (SELECT distinct_id, max(day) AS day FROM days GROUP BY distinct_id) AS latest
       ON latest.distinct_id = p.distinct_id
-    WHERE p.project = $1
-      AND s.since < {_day_end("p.first_day")} AND (s.until IS NULL OR {_day_end("p.first_day")} <= s.until)
+    WHERE p.project = $1 AND {held_then("s", "p.first_day")}
 )"""

@@ -13,7 +13,7 @@ from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
 from pulse_metrics.queries.adoption_series import active_series
 from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
-from pulse_metrics.queries.scope import SCOPE_CTES, Scope
+from pulse_metrics.queries.scope import SCOPE_CTES, Scope, period_of
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 
@@ -76,11 +76,6 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
     ]
 
 
-def _period_of(column: str, interval: Interval) -> str:
-    """SQL: the start of the period holding a date column (ISO weeks start on Monday, as ``period_start``)."""
-    return column if interval == "day" else f"date_trunc('{interval}', {column})::date"
-
-
 async def retention(
     db: Db,
     scope: Scope,
@@ -95,12 +90,12 @@ async def retention(
         f"""
         WITH {SCOPE_CTES},
         members AS MATERIALIZED (
-            SELECT distinct_id, first_day, {_period_of("first_day", interval)} AS cohort,
-                   {_period_of("last_day", interval)} AS last_period
+            SELECT distinct_id, first_day, {period_of("first_day", interval)} AS cohort,
+                   {period_of("last_day", interval)} AS last_period
             FROM people WHERE first_day >= $5 AND first_day < $6
         ),
         activity AS (
-            SELECT DISTINCT m.cohort, m.distinct_id, {_period_of("d.day", interval)} AS period
+            SELECT DISTINCT m.cohort, m.distinct_id, {period_of("d.day", interval)} AS period
             FROM members m JOIN days d ON d.distinct_id = m.distinct_id AND d.day >= m.first_day
         )
         SELECT true AS active, cohort, period, count(*)::int AS users FROM activity GROUP BY cohort, period
