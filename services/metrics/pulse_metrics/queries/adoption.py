@@ -16,7 +16,7 @@ import asyncpg
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
 from pulse_metrics.queries import segmented_adoption
-from pulse_metrics.queries.adoption_series import active_series
+from pulse_metrics.queries.adoption_series import LIFECYCLE_SUMS, active_series
 from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
 from pulse_metrics.queries.scope import Scope
 
@@ -55,12 +55,9 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
         return await segmented_adoption.lifecycle(db, scope, interval)
     starts = periods_covering(scope.first, scope.last, interval)
     rows = await db.fetch(
-        """
+        f"""
         SELECT p.start,
-          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day < p.start), 0) AS active,
-          coalesce(sum(l.users) FILTER (WHERE l.day < p.start AND l.previous_day < p.previous_start), 0) AS previous,
-          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start
-            AND l.previous_day >= p.previous_start AND l.previous_day < p.start), 0) AS returning,
+          {LIFECYCLE_SUMS},
           coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day = '-infinity'), 0) AS new
         FROM unnest($2::date[], $3::date[], $4::date[]) AS p(start, next_start, previous_start)
         LEFT JOIN metrics.activity_links l

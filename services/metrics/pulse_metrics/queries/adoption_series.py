@@ -1,4 +1,5 @@
-"""DAU, WAU and MAU per day from activity links: the arithmetic of the rollup read and of a segment's read."""
+"""Figures from activity links (day, previous active day, users): the arithmetic shared by the rollup reads
+(metrics.activity_links) and a segment's reads (its links computed from its user-days)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import numpy as np
 
 from pulse_metrics.projections.rollups import NEVER
 from pulse_metrics.queries.figures import ActiveUsers
+
+# SQL: users active in a period p (start, previous_start), in the previous one, and in both, summed over links ``l``
+# of p and the previous period. A user counts once per period: by the link of their first active day in it.
+LIFECYCLE_SUMS = """
+          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day < p.start), 0) AS active,
+          coalesce(sum(l.users) FILTER (WHERE l.day < p.start AND l.previous_day < p.previous_start), 0) AS previous,
+          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start
+            AND l.previous_day >= p.previous_start AND l.previous_day < p.start), 0) AS returning"""
 
 
 def active_series(links: Iterable[tuple[date, date, int]], first: date, last: date) -> list[ActiveUsers]:

@@ -11,7 +11,7 @@ import asyncpg
 
 from pulse_common.db import Connection
 from pulse_common.periods import Interval, periods_covering, shift_period
-from pulse_metrics.queries.adoption_series import active_series
+from pulse_metrics.queries.adoption_series import LIFECYCLE_SUMS, active_series
 from pulse_metrics.queries.figures import ActiveUsers, Cohort, Lifecycle
 from pulse_metrics.queries.scope import SCOPE_CTES, Scope, period_of
 
@@ -52,10 +52,7 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
             SELECT first_day, count(*) AS users FROM people WHERE first_day >= $7 AND first_day <= $6 GROUP BY first_day
         )
         SELECT p.start,
-          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day < p.start), 0) AS active,
-          coalesce(sum(l.users) FILTER (WHERE l.day < p.start AND l.previous_day < p.previous_start), 0) AS previous,
-          coalesce(sum(l.users) FILTER (WHERE l.day >= p.start
-            AND l.previous_day >= p.previous_start AND l.previous_day < p.start), 0) AS returning,
+          {LIFECYCLE_SUMS},
           (SELECT coalesce(sum(f.users), 0)::bigint FROM firsts f
             WHERE f.first_day >= p.start AND f.first_day < p.next_start) AS new
         FROM unnest($8::date[], $9::date[], $10::date[]) AS p(start, next_start, previous_start)
