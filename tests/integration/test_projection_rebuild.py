@@ -16,6 +16,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import msgspec
 import pytest
 
 from pulse_common import broker as embedded_broker
@@ -27,6 +28,7 @@ from pulse_common.rebuild.log_check import check_log_is_whole
 from pulse_common.runner.projection import Projection
 from pulse_feedback.rebuild_units import rebuild_units as feedback_rebuild_units
 from pulse_feedback.settings import FeedbackSettings
+from pulse_metrics.projections.segment_store import declare_trait
 from pulse_metrics.rebuild_units import rebuild_units
 from pulse_metrics.settings import MetricsSettings
 from tests.conftest import create_migrated, fresh_database_url
@@ -38,7 +40,11 @@ from tests.integration.ingest_app import new_project
 USERS, EVENTS = 40, 600
 # When a day's term counts changed (for the packer): the time of applying, not of anything in the log.
 WALL_CLOCK_COLUMNS = {"feedback.term_days_changed": ("changed_at",)}
-ADDITIVE_ROLLUPS = {f"metrics.{t}" for t in ("activity_links", "feature_links", "adoption_delays", "cohort_periods")}
+ADDITIVE_ROLLUPS = {
+    f"metrics.{prefix}{t}"
+    for t in ("activity_links", "feature_links", "adoption_delays", "cohort_periods")
+    for prefix in ("", "segment_")
+} | {"metrics.segment_feature_day_events"}  # a user's events move between a trait's values when the trait changes
 
 
 @pytest.fixture
@@ -64,6 +70,21 @@ def history(project: str, start: int, count: int, *, erased: str | None = None) 
         for i in range(start, start + count)
     ]
     return [e for e in events if e.distinct_id != erased]
+
+
+def plans(project: str) -> list[Any]:
+    """Each user's plan, set twice (the second time, half of them change): the declared trait's segments."""
+    base = datetime.now(UTC) - timedelta(days=20)
+    return [
+        msgspec.structs.replace(
+            usage_event(project, f"u{i}", "", base + timedelta(days=days), message_id=f"plan-{i}-{days}"),
+            type="identify",
+            name=None,
+            traits={"plan": "pro" if (i + days // 8) % 2 else "free"},
+        )
+        for i in range(USERS)
+        for days in (2, 9)
+    ]
 
 
 def erasure(project: str, user: str) -> UserDeleted:
@@ -124,7 +145,9 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
         live = await create_pool(own_database, min_size=1, max_size=6)
         stack.push_async_callback(live.close)
         project = await new_project(live)
-        first = [*history(project.project, 0, EVENTS), erasure(project.project, "u3")]
+        async with live.acquire() as conn:
+            await declare_trait(conn, project.project, "plan")
+        first = [*history(project.project, 0, EVENTS), *plans(project.project), erasure(project.project, "u3")]
         await produce_events(kafka_bootstrap, topic, first)
         runners = []
         for unit in (daily, adoption):
@@ -175,6 +198,7 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
         stack.push_async_callback(reference.close)
         async with live.acquire() as source, reference.acquire() as target:
             await copy_table(source, target, "control.projects")  # its timezone
+            await copy_table(source, target, "metrics.segment_traits")
         reference_settings = settings.model_copy(update={"database_url": reference_dsn})
         for unit in (daily, adoption):
             projection = unit.factories[0](reference)
@@ -187,6 +211,7 @@ async def test_a_rebuilt_projection_equals_one_built_from_scratch_and_swaps_in_w
         rebuilt = await table_rows(live, daily.tables + adoption.tables)
         assert rebuilt == await table_rows(reference, daily.tables + adoption.tables)
         assert rebuilt != corrupted
+        assert {row[2] for row in rebuilt["metrics.segment_activity_links"]} == {"free", "pro"}  # kept by the replay
         for unit in (daily, adoption):
             assert await claims(live, unit.name) == await claims(reference, unit.name)
         # The erased user is gone again after the replay, and the rest is there.

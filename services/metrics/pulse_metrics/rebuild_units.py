@@ -15,6 +15,11 @@ ADOPTION_TABLES = tuple(
         "feature_day_events",
         "feature_links",
         "identity_links",
+        "segment_activity_links",
+        "segment_adoption_delays",
+        "segment_cohort_periods",
+        "segment_feature_day_events",
+        "segment_feature_links",
         "trait_history",
         "user_days",
         "user_feature_days",
@@ -37,6 +42,9 @@ def rebuild_units(settings: MetricsSettings) -> list[RebuildUnit]:
             ("metrics.daily_event_counts", "metrics.user_event_days"),
         ),
         RebuildUnit("metrics.rejections", [factories["metrics.rejections"]], ("metrics.rejections",)),
-        RebuildUnit("metrics.adoption", [factories["metrics.adoption"]], ADOPTION_TABLES),
+        # The declared segment traits are settings: kept, and the replay rebuilds their rollups.
+        RebuildUnit(
+            "metrics.adoption", [factories["metrics.adoption"]], ADOPTION_TABLES, inputs=("metrics.segment_traits",)
+        ),
         RebuildUnit("metrics.release_health", [factories["metrics.release_health"]], RELEASE_HEALTH_TABLES),
     ]

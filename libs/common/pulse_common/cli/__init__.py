@@ -46,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     mapping.add_argument("event")
     mapping.add_argument("feature")
 
+    segment = commands.add_parser("segment", help="traits with segment rollups").add_subparsers(
+        dest="action", required=True
+    )
+    declare = segment.add_parser(
+        "declare", help="keep rollups per value of a trait, so segment=<trait>:<value> reads are as fast as unsegmented"
+    )
+    drop = segment.add_parser("drop", help="stop keeping a trait's rollups (its segments are counted from the rows)")
+    segment_list = segment.add_parser("list", help="the traits a project keeps rollups for")
+    for command in (declare, drop, segment_list):
+        command.add_argument("project")
+    for command in (declare, drop):
+        command.add_argument("trait")
+
     feedback = commands.add_parser("feedback", help="feedback").add_subparsers(dest="action", required=True)
     language = feedback.add_parser(
         "language", help="index a project's comments with a Postgres text search configuration (re-indexes them)"
@@ -132,6 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "feature": args.feature,
                         "from": mapped_at.isoformat(),
                     }
+                )
+            )
+            return 0
+        if args.command == "segment":
+            print(
+                json.dumps(
+                    asyncio.run(projects.segments(settings, args.action, args.project, args.__dict__.get("trait")))
                 )
             )
             return 0

@@ -1,6 +1,7 @@
 """``pulse project``, ``pulse feature``, ``pulse feedback``, ``pulse grafana`` and ``pulse migrate``."""
 
 import dataclasses
+import time
 from datetime import datetime
 
 import asyncpg
@@ -42,6 +43,33 @@ async def map_feature(settings: CommonSettings, project: str, event: str, featur
     conn = await asyncpg.connect(settings.dsn)
     try:
         return await map_event_to_feature(conn, project, event, feature)
+    finally:
+        await conn.close()
+
+
+async def segments(settings: CommonSettings, action: str, project: str, trait: str | None) -> dict[str, object]:
+    """``pulse segment declare|drop|list``: what to print as JSON."""
+    # Segment rollups belong to the metrics service; the command-line tool is the one place that spans services.
+    from pulse_metrics.projections.segment_store import declare_trait, declared_traits, undeclare_trait
+
+    conn = await asyncpg.connect(settings.dsn)
+    try:
+        if action == "list":
+            async with conn.transaction():
+                traits = (await declared_traits(conn, [project])).get(project, [])
+            return {"project": project, "traits": traits}
+        assert trait is not None
+        if action == "declare":
+            started = time.monotonic()
+            declared = await declare_trait(conn, project, trait)
+            return {
+                "project": project,
+                "trait": trait,
+                "declared": declared,
+                "already_declared": not declared,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        return {"project": project, "trait": trait, "dropped": await undeclare_trait(conn, project, trait)}
     finally:
         await conn.close()
 

@@ -194,6 +194,11 @@ async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
                 return keys
         # Keys are shown once and stored only as hashes: a lost keys file means a new set of keys.
         created = await (issue_keys(conn, DEMO_PROJECT) if exists else create_project(conn, DEMO_PROJECT, "UTC"))
+        if not exists:
+            # The demo segments by plan (as `pulse generate` sets it): its segment reads come from rollups.
+            from pulse_metrics.projections.segment_store import declare_trait
+
+            await declare_trait(conn, DEMO_PROJECT, "plan")
     finally:
         await conn.close()
     keys = {

@@ -1,19 +1,46 @@
-"""Adding ``RollupChanges`` to the rollup tables: one upsert per table, rows in key order (one lock order)."""
+"""Adding ``RollupChanges`` to the rollup tables (and ``SegmentChanges`` to the segment rollup tables, the same
+tables keyed by trait and value too): one upsert per table, rows in key order (one lock order)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pulse_common.db import Connection
 from pulse_metrics.projections.rollups import RollupChanges, nonzero
+from pulse_metrics.projections.segments import SegmentChanges
+
+Column = tuple[str, str]  # (name, SQL type)
+
+# Each rollup: its table (the segment table is ``segment_`` + it), its key columns after the project, the counted
+# column, and the counter of ``RollupChanges`` holding its changes.
+ROLLUP_TABLES: tuple[tuple[str, tuple[Column, ...], str, Callable[[RollupChanges], Counter[Any]]], ...] = (
+    ("activity_links", (("day", "date"), ("previous_day", "date")), "users", lambda c: c.activity_links),
+    (
+        "cohort_periods",
+        (("interval", "text"), ("cohort", "date"), ("period", "date")),
+        "active",
+        lambda c: c.cohort_active,
+    ),
+    ("cohort_periods", (("interval", "text"), ("cohort", "date"), ("period", "date")), "last", lambda c: c.cohort_last),
+    (
+        "feature_links",
+        (("feature", "text"), ("day", "date"), ("previous_day", "date")),
+        "users",
+        lambda c: c.feature_links,
+    ),
+    ("feature_day_events", (("feature", "text"), ("day", "date")), "events", lambda c: c.feature_events),
+    ("adoption_delays", (("feature", "text"), ("days", "int")), "users", lambda c: c.adoption_delays),
+)
+PROJECT: Column = ("project", "text")
+SEGMENT: tuple[Column, ...] = (("trait", "text"), ("value", "text"))
 
 
 async def add_counts(
     conn: Connection,
     table: str,
-    keys: Sequence[tuple[str, str]],
+    keys: Sequence[Column],
     counted: str,
     changes: Counter[Any],
 ) -> None:
@@ -36,34 +63,16 @@ async def add_counts(
 
 
 async def write_rollups(conn: Connection, changes: RollupChanges) -> None:
-    await add_counts(
-        conn,
-        "metrics.activity_links",
-        (("project", "text"), ("day", "date"), ("previous_day", "date")),
-        "users",
-        changes.activity_links,
-    )
-    cohort_key = (("project", "text"), ("interval", "text"), ("cohort", "date"), ("period", "date"))
-    await add_counts(conn, "metrics.cohort_periods", cohort_key, "active", changes.cohort_active)
-    await add_counts(conn, "metrics.cohort_periods", cohort_key, "last", changes.cohort_last)
-    await add_counts(
-        conn,
-        "metrics.feature_links",
-        (("project", "text"), ("feature", "text"), ("day", "date"), ("previous_day", "date")),
-        "users",
-        changes.feature_links,
-    )
-    await add_counts(
-        conn,
-        "metrics.feature_day_events",
-        (("project", "text"), ("feature", "text"), ("day", "date")),
-        "events",
-        changes.feature_events,
-    )
-    await add_counts(
-        conn,
-        "metrics.adoption_delays",
-        (("project", "text"), ("feature", "text"), ("days", "int")),
-        "users",
-        changes.adoption_delays,
-    )
+    for table, keys, counted, counter in ROLLUP_TABLES:
+        await add_counts(conn, f"metrics.{table}", (PROJECT, *keys), counted, counter(changes))
+
+
+async def write_segment_rollups(conn: Connection, changes: SegmentChanges) -> None:
+    """Every segment's changes of a table in one upsert, keyed (project, trait, value, then the table's keys)."""
+    for table, keys, counted, counter in ROLLUP_TABLES:
+        combined: Counter[Any] = Counter()
+        for (trait, value), segment_changes in changes.by_segment.items():
+            for key, n in counter(segment_changes).items():
+                if n:
+                    combined[(key[0], trait, value, *key[1:])] += n
+        await add_counts(conn, f"metrics.segment_{table}", (PROJECT, *SEGMENT, *keys), counted, combined)

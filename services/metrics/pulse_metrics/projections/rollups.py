@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
@@ -27,15 +28,19 @@ from pulse_common.periods import Interval, period_start
 
 # The "previous active day" of a first active day; Postgres stores it as -infinity.
 NEVER = date.min
+# In a segment's rollups, the "previous active day" of a user's first day under the segment's value when they were
+# active before under another value: before every real day (so windows count it as NEVER does) but not NEVER, as
+# the user is not new. Postgres stores it as 0001-01-02.
+ELSEWHERE = date(1, 1, 2)
 INTERVALS: tuple[Interval, ...] = ("day", "week", "month")
 
 Link = tuple[date, date]  # (day, previous active day)
 CohortPeriod = tuple[Interval, date, date]  # (interval, cohort start, period start)
 
 
-def links(days: Iterable[date]) -> list[Link]:
-    """Each active day with the one before it (``NEVER`` for the first)."""
-    previous = NEVER
+def links(days: Iterable[date], *, new: bool = True) -> list[Link]:
+    """Each active day with the one before it (for the first: ``NEVER``, or ``ELSEWHERE`` when not ``new``)."""
+    previous = NEVER if new else ELSEWHERE
     chain: list[Link] = []
     for day in sorted(set(days)):
         chain.append((day, previous))
@@ -69,6 +74,27 @@ def days_between(first: date | None, later: date | None) -> int | None:
     return (later - first).days if first is not None and later is not None else None
 
 
+@dataclass(frozen=True)
+class AdopterChange:
+    """An adopter of a feature whose first active day or first use changed: both, before and after."""
+
+    project: str
+    feature: str
+    distinct_id: str
+    first_day_before: date | None
+    first_use_before: date | None
+    first_day_after: date | None
+    first_use_after: date | None
+
+    @property
+    def delay_before(self) -> int | None:
+        return days_between(self.first_day_before, self.first_use_before)
+
+    @property
+    def delay_after(self) -> int | None:
+        return days_between(self.first_day_after, self.first_use_after)
+
+
 class RollupChanges:
     """Additive changes to the rollup tables, keyed by project first."""
 
@@ -85,25 +111,46 @@ class RollupChanges:
         # (project, feature, days from the user's first active day to their first use) -> users
         self.adoption_delays: Counter[tuple[str, str, int]] = Counter()
 
-    def change_active_days(self, project: str, before: Sequence[date], after: Sequence[date]) -> None:
-        """A user's active days went from ``before`` to ``after`` (a deletion: to nothing)."""
-        if set(before) == set(after):
+    def change_active_days(
+        self,
+        project: str,
+        before: Sequence[date],
+        after: Sequence[date],
+        *,
+        before_new: bool = True,
+        after_new: bool = True,
+    ) -> None:
+        """A user's active days went from ``before`` to ``after`` (a deletion: to nothing). ``*_new``: whether the
+        first of the days is the user's first-ever active day (always, but for a segment's share of the days); a
+        user is in a cohort only then."""
+        if set(before) == set(after) and before_new == after_new:
             return
-        for days, sign in ((before, -1), (after, +1)):
-            for day, previous in links(days):
+        for days, new, sign in ((before, before_new, -1), (after, after_new, +1)):
+            for day, previous in links(days, new=new):
                 self.activity_links[(project, day, previous)] += sign
+            if not new:
+                continue
             active, last = cohort_periods(days)
             for interval, cohort, period in active:
                 self.cohort_active[(project, interval, cohort, period)] += sign
             for interval, cohort, period in last:
                 self.cohort_last[(project, interval, cohort, period)] += sign
 
-    def change_feature_days(self, project: str, feature: str, before: Sequence[date], after: Sequence[date]) -> None:
-        """A user's days of use of a feature went from ``before`` to ``after``."""
-        if set(before) == set(after):
+    def change_feature_days(
+        self,
+        project: str,
+        feature: str,
+        before: Sequence[date],
+        after: Sequence[date],
+        *,
+        before_new: bool = True,
+        after_new: bool = True,
+    ) -> None:
+        """A user's days of use of a feature went from ``before`` to ``after`` (``*_new``: as for active days)."""
+        if set(before) == set(after) and before_new == after_new:
             return
-        for days, sign in ((before, -1), (after, +1)):
-            for day, previous in links(days):
+        for days, new, sign in ((before, before_new, -1), (after, after_new, +1)):
+            for day, previous in links(days, new=new):
                 self.feature_links[(project, feature, day, previous)] += sign
 
     def change_adoption_delay(self, project: str, feature: str, before: int | None, after: int | None) -> None:

@@ -2,7 +2,8 @@
 
 Every user is counted from the rollups (see ``projections.rollups``: a user is active in ``[a, b]`` exactly when
 a link ``(day, previous_day)`` has ``a <= day <= b`` and ``previous_day < a``), so a read sums a few thousand
-rows whatever the number of users. A segment is counted from the per-user rows (``segmented_adoption``).
+rows whatever the number of users. A segment of a declared trait is counted from its own rollups alike
+(``projections.segments``), any other segment from the per-user rows (``segmented_adoption``).
 """
 
 from __future__ import annotations
@@ -38,20 +39,21 @@ def active_since(lasts: Iterable[tuple[date, int]], starts: Sequence[date]) -> l
 
 
 async def active_users(db: Db, scope: Scope) -> list[ActiveUsers]:
-    if scope.segment is not None:
+    if scope.from_rows:
         return await segmented_adoption.active_users(db, scope)
     rows = await db.fetch(
-        "SELECT day, previous_day, users FROM metrics.activity_links "
+        f"SELECT day, previous_day, users FROM {scope.rollup('activity_links', 4, 'l')} "
         "WHERE project = $1 AND day BETWEEN $2::date - 29 AND $3 AND users <> 0",
         scope.project,
         scope.first,
         scope.last,
+        *scope.rollup_params(),
     )
     return active_series(((r["day"], r["previous_day"], r["users"]) for r in rows), scope.first, scope.last)
 
 
 async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]:
-    if scope.segment is not None:
+    if scope.from_rows:
         return await segmented_adoption.lifecycle(db, scope, interval)
     starts = periods_covering(scope.first, scope.last, interval)
     rows = await db.fetch(
@@ -60,7 +62,7 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
           {LIFECYCLE_SUMS},
           coalesce(sum(l.users) FILTER (WHERE l.day >= p.start AND l.previous_day = '-infinity'), 0) AS new
         FROM unnest($2::date[], $3::date[], $4::date[]) AS p(start, next_start, previous_start)
-        LEFT JOIN metrics.activity_links l
+        LEFT JOIN {scope.rollup("activity_links", 5, "l")}
           ON l.project = $1 AND l.day >= p.previous_start AND l.day < p.next_start
         GROUP BY p.start
         ORDER BY p.start
@@ -69,6 +71,7 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
         starts,
         [shift_period(s, interval, 1) for s in starts],
         [shift_period(s, interval, -1) for s in starts],
+        *scope.rollup_params(),
     )
     return [
         Lifecycle.of_counts(r["start"], interval, r["active"], r["previous"], r["returning"], r["new"]) for r in rows
@@ -77,17 +80,18 @@ async def lifecycle(db: Db, scope: Scope, interval: Interval) -> list[Lifecycle]
 
 async def retention(db: Db, scope: Scope, interval: Interval, periods: int) -> list[Cohort]:
     """Cohorts by first active period, one per period holding a date of ``first``..``last``."""
-    if scope.segment is not None:
+    if scope.from_rows:
         return await segmented_adoption.retention(db, scope, interval, periods)
     starts = periods_covering(scope.first, scope.last, interval)
     rows = await db.fetch(
-        """
-        SELECT cohort, period, active, last FROM metrics.cohort_periods
+        f"""
+        SELECT cohort, period, active, last FROM {scope.rollup("cohort_periods", 4, "c")}
         WHERE project = $1 AND interval = $2 AND cohort = ANY($3::date[])
         """,
         scope.project,
         interval,
         starts,
+        *scope.rollup_params(),
     )
     # ~4,000 rows for 90 daily cohorts: unpacked by position, the cheapest way through asyncpg records.
     active: dict[tuple[date, date], int] = {}

@@ -25,13 +25,31 @@ from pulse_common.periods import Interval
 
 @dataclass(frozen=True)
 class Scope:
-    """A read: the project, its timezone, the segment (None: every user) and the local dates asked for."""
+    """A read: the project, its timezone, the segment (None: every user) and the local dates asked for; whether the
+    segment's trait is declared (its rollups are kept: ``pulse segment declare``)."""
 
     project: str
     timezone: str
     segment: Segment | None
     first: date
     last: date
+    declared: bool = False
+
+    @property
+    def from_rows(self) -> bool:
+        """A segment without rollups: counted from the per-user rows (``SCOPE_CTES``)."""
+        return self.segment is not None and not self.declared
+
+    def rollup(self, table: str, at: int, alias: str) -> str:
+        """SQL: the rollup table a read sums (``table``, e.g. ``activity_links``) as ``alias``: every user's, or
+        the declared segment's rows of ``segment_`` + table, its trait and value taken as parameters ``$at`` and
+        ``$at + 1`` (``rollup_params``, after the read's own)."""
+        if self.segment is None:
+            return f"metrics.{table} AS {alias}"
+        return f"(SELECT * FROM metrics.segment_{table} WHERE trait = ${at} AND value = ${at + 1}) AS {alias}"
+
+    def rollup_params(self) -> list[object]:
+        return [] if self.segment is None else [self.segment.trait, self.segment.value]
 
     def params(self) -> list[object]:
         """Parameters $1..$4 of a scoped query."""

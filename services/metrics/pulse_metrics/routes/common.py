@@ -11,6 +11,7 @@ from fastapi import Request
 from pulse_common.http.reads import ProjectView, Segment, parse_segment, pool_of, project_view
 from pulse_common.periods import period_complete
 from pulse_common.runner.tracking import projection_as_of
+from pulse_metrics.projections.segment_store import trait_declared
 from pulse_metrics.queries.scope import Scope
 
 
@@ -22,11 +23,12 @@ class ReadScope:
     view: ProjectView
     segment: Segment | None
     as_of: datetime | None
+    declared: bool = False  # the segment's trait is declared: counted from its rollups
 
     @property
     def query(self) -> Scope:
         view = self.view
-        return Scope(view.project, view.timezone, self.segment, view.start, view.end)
+        return Scope(view.project, view.timezone, self.segment, view.start, view.end, self.declared)
 
     def complete(self, next_start: date) -> bool:
         return period_complete(next_start, self.view.zone, self.as_of)
@@ -58,4 +60,6 @@ async def read_scope(
 ) -> ReadScope:
     parsed = parse_segment(segment)
     view = await project_view(request, project, start, end, default_days=default_days)
-    return ReadScope(view, parsed, await projection_as_of(pool_of(request), projection))
+    pool = pool_of(request)
+    declared = parsed is not None and await trait_declared(pool, view.project, parsed.trait)
+    return ReadScope(view, parsed, await projection_as_of(pool, projection), declared)
