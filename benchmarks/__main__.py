@@ -29,7 +29,8 @@ STEPS: dict[str, list[str]] = {
     "codec": [],
     "ingest": ["--rounds", "3", "--requests", "500"],
     # 10,000,000 events of 1,000,000 users over 90 days. The naive active-users query runs over the last day (over
-    # 90 it took ~400 s); a segmented read (row-level, ~6 s) stops at 15 s; the tests, not this, check the rollups.
+    # 90 it took ~400 s); a read of a segment of an undeclared trait (row-level, ~6 s) stops at 15 s; the tests, not
+    # this, check the rollups.
     "adoption": [
         "--consumer-events",
         "20000",

@@ -8,7 +8,9 @@ throughput on top of it, and a naive ``COUNT(DISTINCT)``-over-raw-events baselin
    real projection runner (claims, rollups, offsets); events/s from the first to the last applied batch.
 3. Every rollup is checked against a recomputation from the per-user rows (the loader and the consumer agree).
 4. Reads: the metrics API in its own process answers ``--requests`` requests per endpoint over the 90-day window;
-   p50 / p95 / p99. Segmented reads (row-level) are reported apart.
+   p50 / p95 / p99; the same for a segment of the declared trait (``plan``: its rollups, computed when it is
+   declared between two consumer runs, and kept by the second). Reads of a segment of an undeclared trait
+   (row-level) are reported apart.
 5. The naive baseline: the same figures by ``COUNT(DISTINCT)`` over the raw events.
 
 Prints a table and writes ``benchmarks/results/adoption.json``.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -33,7 +36,7 @@ import asyncpg
 import httpx
 
 from benchmarks.adoption_data import HistoryShape, usage_history
-from benchmarks.adoption_load import RAW_TABLE, load_adoption_tables, rollup_mismatches
+from benchmarks.adoption_load import RAW_TABLE, load_adoption_tables, rollup_mismatches, segment_mismatches
 from benchmarks.adoption_sql import generate_raw_events
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
 from pulse_common import broker as embedded_broker
@@ -43,8 +46,12 @@ from pulse_common.migrations import all_migrations, apply_migrations
 from pulse_common.projects import create_project, issue_keys
 from pulse_common.settings import CommonSettings
 from pulse_metrics.projections.adoption import AdoptionProjection
+from pulse_metrics.projections.segment_store import declare_trait
 
 ZONE = "Europe/Berlin"
+SEGMENT_TRAIT = "plan"  # declared: its segments are read from rollups
+SEGMENT = "plan:pro"
+ROW_SEGMENT = "persona:maker"  # of a trait not declared: read from the per-user rows
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -70,6 +77,18 @@ async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, An
     timings["generate_s"] = time.perf_counter() - started
     timings.update(await load_adoption_tables(dsn, created.project))
     return created.project, created.read_key, timings
+
+
+async def declare(dsn: str, project: str, trait: str) -> float:
+    """Declare a segment trait (its rollups computed from the per-user rows); seconds taken."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET statement_timeout = 0")
+        started = time.perf_counter()
+        await declare_trait(conn, project, trait)
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
 
 
 async def consume(settings: CommonSettings, project: str, shape: HistoryShape) -> dict[str, float]:
@@ -221,7 +240,8 @@ async def new_read_key(dsn: str, project: str) -> str:
 async def check_rollups(dsn: str, project: str) -> list[str]:
     conn = await asyncpg.connect(dsn)
     try:
-        return await rollup_mismatches(conn, project)
+        await conn.execute("SET statement_timeout = 0")
+        return await rollup_mismatches(conn, project) + await segment_mismatches(conn, project, SEGMENT_TRAIT, ZONE)
     finally:
         await conn.close()
 
@@ -234,8 +254,10 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--consumer-events", type=int, default=300_000)
     parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--segment-requests", type=int, default=2, help="segmented reads are row-level: slow")
-    parser.add_argument("--segment-reads", type=int, default=2, help="how many of active-users, lifecycle")
+    parser.add_argument(
+        "--segment-requests", type=int, default=2, help="reads of a segment of an undeclared trait (row-level: slow)"
+    )
+    parser.add_argument("--segment-reads", type=int, default=2, help="how many of active-users, lifecycle, ...")
     parser.add_argument("--naive-repeats", type=int, default=3)
     parser.add_argument(
         "--naive-days", type=int, default=90, help="window of the naive active-users query (90 days took ~400 s)"
@@ -265,6 +287,7 @@ def main() -> None:
             project, read_key = "bench", asyncio.run(new_read_key(dsn, "bench"))
             load: dict[str, Any] = {}
             consumer: dict[str, float] = {}
+            consumer_segments: dict[str, float] = {}
         else:
             print(f"generating and loading {args.events:,} events of {args.users:,} users ...", flush=True)
             project, read_key, load = asyncio.run(prepare(dsn, shape))
@@ -278,6 +301,12 @@ def main() -> None:
             load["vacuum_after_load_s"] = time.perf_counter() - started
             consumer = asyncio.run(consume(settings, project, slice_shape))
             print(f"consumer: {consumer}", flush=True)
+            load["declare_segment_trait_s"] = asyncio.run(declare(dsn, project, SEGMENT_TRAIT))
+            print(f"declared {SEGMENT_TRAIT!r} in {load['declare_segment_trait_s']:.1f} s", flush=True)
+            consumer_segments = asyncio.run(
+                consume(settings, project, dataclasses.replace(slice_shape, seed=3, label="d"))
+            )
+            print(f"consumer with {SEGMENT_TRAIT!r} declared: {consumer_segments}", flush=True)
             if args.check_rollups:
                 mismatches = asyncio.run(check_rollups(dsn, project))
                 if mismatches:
@@ -300,14 +329,18 @@ def main() -> None:
                 )
             )
         rollup_reads = measure_reads(port, read_key, reads, args.requests)
-        segment_reads = (
+        segmented = [(f"{name} ({SEGMENT})", path, {**params, "segment": SEGMENT}) for name, path, params in reads]
+        segment_reads = measure_reads(
+            port, read_key, [r for r in segmented if "user profile" not in r[0]], args.requests
+        )
+        row_segment_reads = (
             {}
             if not args.segment_requests
             else measure_reads(
                 port,
                 read_key,
                 [
-                    (f"{name} (segment)", path, {**params, "segment": "plan:pro"})
+                    (f"{name} ({ROW_SEGMENT}, rows)", path, {**params, "segment": ROW_SEGMENT})
                     for name, path, params in reads[: args.segment_reads]
                 ],
                 args.segment_requests,
@@ -342,12 +375,14 @@ def main() -> None:
         "statement_timeout_s": args.statement_timeout,
         "load": load,
         "consumer": consumer,
+        "consumer_with_segment_trait": consumer_segments,
         "reads": rollup_reads,
         "segment_reads": segment_reads,
+        "row_segment_reads": row_segment_reads,
         "naive": naive,
     }
     print(f"\n{'read (90 days)':34} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
-    for name, figures in {**rollup_reads, **segment_reads}.items():
+    for name, figures in {**rollup_reads, **segment_reads, **row_segment_reads}.items():
         if "failed" in figures:
             print(f"{name:34} failed after {figures['after_s']:.1f} s: {figures['failed'][:60]}")
         else:
@@ -359,6 +394,8 @@ def main() -> None:
         )
     if consumer:
         print(f"\nconsumer: {consumer['per_s']:,.0f} events/s applied to the adoption projection")
+    if consumer_segments:
+        print(f"consumer with {SEGMENT_TRAIT!r} declared: {consumer_segments['per_s']:,.0f} events/s")
     out = Path(__file__).parent / "results" / "adoption.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -238,3 +238,46 @@ async def rollup_mismatches(conn: asyncpg.Connection, project: str) -> list[str]
         if differences:
             differing.append(f"{table}: {differences} rows")
     return differing
+
+
+async def segment_mismatches(conn: asyncpg.Connection, project: str, trait: str, zone: str) -> list[str]:
+    """Segment rollup tables of a declared trait whose non-zero rows differ from a recomputation from the per-user
+    rows (computed in a transaction rolled back afterwards)."""
+    from pulse_metrics.projections.segment_store import SEGMENT_TABLES, compute_segment_rollups
+
+    differing = []
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        for table in SEGMENT_TABLES:
+            await conn.execute(
+                f"CREATE TEMP TABLE kept_{table.split('.')[1]} ON COMMIT DROP AS "
+                f"SELECT * FROM {table} WHERE project = $1 AND trait = $2",
+                project,
+                trait,
+            )
+        await compute_segment_rollups(conn, project, trait, zone)
+        for table in SEGMENT_TABLES:
+            kept = f"kept_{table.split('.')[1]}"
+            counts = [c for c in ("users", "events", "active", "last") if c in await _columns(conn, table)]
+            nonzero = " OR ".join(f"{c} <> 0" for c in counts)
+            stored = f"SELECT * FROM {kept} WHERE {nonzero}"
+            fresh = f"SELECT * FROM {table} WHERE project = $1 AND trait = $2"
+            differences = await conn.fetchval(
+                f"SELECT count(*) FROM ((({stored}) EXCEPT ({fresh})) UNION ALL (({fresh}) EXCEPT ({stored}))) AS d",
+                project,
+                trait,
+            )
+            if differences:
+                differing.append(f"{table}: {differences} rows")
+    finally:
+        await transaction.rollback()
+    return differing
+
+
+async def _columns(conn: asyncpg.Connection, table: str) -> set[str]:
+    schema, name = table.split(".")
+    rows = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2", schema, name
+    )
+    return {r["column_name"] for r in rows}

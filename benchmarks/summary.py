@@ -107,6 +107,16 @@ def _consumer_rows(results: dict[str, Any]) -> list[Row]:
         users = results["adoption"]["shape"]["users"]
         per_s = results["adoption"]["consumer"]["per_s"]
         rows.append(_rate_row(f"consumer, adoption, on top of {users:,} users (events/s)", per_s, 100_000, 4))
+        with_segments = results["adoption"].get("consumer_with_segment_trait")
+        if with_segments:
+            rows.append(
+                _rate_row(
+                    f"consumer, adoption, on top of {users:,} users, one segment trait declared (events/s)",
+                    with_segments["per_s"],
+                    100_000,
+                    4,
+                )
+            )
     if "release_health" in results:
         per_s = results["release_health"]["consumer"]["per_s"]
         rows.append(_rate_row("consumer, release health (session updates/s)", per_s, 50_000, 5))
@@ -172,6 +182,7 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
 
         rows += _read_rows("adoption", adoption["reads"], scope, naive_beside)
         rows += _read_rows("adoption", adoption.get("segment_reads", {}), scope)
+        rows += _read_rows("adoption", adoption.get("row_segment_reads", {}), scope)
     if "release_health" in results:
         shape = results["release_health"]["shape"]
         scope = f"{shape['sessions']:,} sessions, {shape['days']} days, p50/p95/p99"
