@@ -81,14 +81,16 @@ async def prepare(dsn: str, shape: HistoryShape) -> tuple[str, str, dict[str, An
 
 async def declare(dsn: str, project: str, trait: str) -> float:
     """Declare a segment trait (its rollups computed from the per-user rows); seconds taken."""
-    conn = await asyncpg.connect(dsn)
+    conn, helper = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
-        await conn.execute("SET statement_timeout = 0")
+        for session in (conn, helper):
+            await session.execute("SET statement_timeout = 0")
         started = time.perf_counter()
-        await declare_trait(conn, project, trait)
+        await declare_trait(conn, project, trait, helper)
         return time.perf_counter() - started
     finally:
         await conn.close()
+        await helper.close()
 
 
 async def consume(settings: CommonSettings, project: str, shape: HistoryShape) -> dict[str, float]:

@@ -87,8 +87,8 @@ async def test_declared_segment_rollups_equal_a_recomputation_and_read_as_the_ro
         await produce_events(settings.kafka_bootstrap, topic, history[:half])
         await wait_applied(pool, AdoptionProjection.name, topic, half)
         # Declared part way: the history so far is computed at once, the rest kept as it arrives.
-        async with pool.acquire() as conn:
-            assert await declare_trait(conn, project.project, "plan")
+        async with pool.acquire() as conn, pool.acquire() as helper:  # half of it computed on the helper
+            assert await declare_trait(conn, project.project, "plan", helper)
             assert not await declare_trait(conn, project.project, "plan")  # already declared: nothing recomputed
         await produce_events(settings.kafka_bootstrap, topic, [*history[half:], deletion])  # type: ignore[list-item]
         await wait_applied(pool, AdoptionProjection.name, topic, len(history) + 1)
@@ -105,7 +105,7 @@ async def test_declared_segment_rollups_equal_a_recomputation_and_read_as_the_ro
     )
     assert erased_days == 0
 
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():  # all of it on one connection
         await compute_segment_rollups(conn, project.project, "plan", "America/New_York")
     assert await segment_rows(pool, project.project) == kept
 

@@ -61,7 +61,11 @@ async def segments(settings: CommonSettings, action: str, project: str, trait: s
         assert trait is not None
         if action == "declare":
             started = time.monotonic()
-            declared = await declare_trait(conn, project, trait)
+            helper = await asyncpg.connect(settings.dsn)  # computes half of the rollups meanwhile
+            try:
+                declared = await declare_trait(conn, project, trait, helper)
+            finally:
+                await helper.close()
             return {
                 "project": project,
                 "trait": trait,

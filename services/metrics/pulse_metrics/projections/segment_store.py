@@ -8,8 +8,10 @@ stale list of traits while the rollups of a new one are being computed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -124,14 +126,12 @@ _STAGED = {
         JOIN segment_spans s ON s.distinct_id = d.distinct_id AND {_held_at("d.day")}
         JOIN metrics.users p ON p.project = d.project AND p.distinct_id = d.distinct_id
         WHERE d.project = $1""",
-    "segment_held_uses (distinct_id text, value text, feature text, day date, events bigint, first_use date, "
-    "first_day date)": f"""
-        SELECT f.distinct_id, s.value, f.feature, f.day, f.events, a.first_day AS first_use, p.first_day
+    "segment_held_uses (distinct_id text, value text, feature text, day date, events bigint, first_use date)": f"""
+        SELECT f.distinct_id, s.value, f.feature, f.day, f.events, a.first_day AS first_use
         FROM metrics.user_feature_days f
         JOIN segment_spans s ON s.distinct_id = f.distinct_id AND {_held_at("f.day")}
         JOIN metrics.feature_adopters a
           ON a.project = f.project AND a.feature = f.feature AND a.distinct_id = f.distinct_id
-        JOIN metrics.users p ON p.project = f.project AND p.distinct_id = f.distinct_id
         WHERE f.project = $1""",
 }
 
@@ -190,43 +190,83 @@ BACKFILL: dict[str, tuple[str, str]] = {
         "value, feature, day, events",
         "SELECT value, feature, day, sum(events)::bigint FROM segment_held_uses GROUP BY value, feature, day",
     ),
-    # Adopters under the value held on their first use (its row among the use-days).
+    # Adopters under the value held on their first use ($1: the project, $3: its timezone).
     "segment_adoption_delays": (
         "value, feature, days, users",
-        """
-        SELECT value, feature, first_use - first_day, count(*)::int FROM segment_held_uses WHERE day = first_use
-        GROUP BY value, feature, first_use - first_day""",
+        f"""
+        SELECT s.value, a.feature, a.first_day - u.first_day, count(*)::int FROM metrics.feature_adopters a
+        JOIN segment_spans s ON s.distinct_id = a.distinct_id AND {_held_at("a.first_day").replace("$2", "$3")}
+        JOIN metrics.users u ON u.project = a.project AND u.distinct_id = a.distinct_id
+        WHERE a.project = $1
+        GROUP BY s.value, a.feature, a.first_day - u.first_day""",
     ),
 }
 SEGMENT_TABLES = tuple(sorted({f"metrics.segment_{table}" for table, *_ in ROLLUP_TABLES}))
 
 
-async def compute_segment_rollups(conn: Connection, project: str, trait: str, timezone: str) -> None:
-    """Replace the trait's segment rollups with ones computed from the per-user rows, in the caller's transaction
-    (which holds the project's segment lock exclusively)."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("compute_segment_rollups runs in a transaction (its staging tables drop at commit)")
-    for table in SEGMENT_TABLES:
-        await conn.execute(f"DELETE FROM {table} WHERE project = $1 AND trait = $2", project, trait)
+# Computed from the staged use-days alone: on a second connection when one is given (see compute_segment_rollups).
+FEATURE_TABLES = ("segment_feature_links", "segment_feature_day_events")
+
+
+async def _stage(conn: Connection, names: Sequence[str], project: str, trait: str, timezone: str) -> None:
     for table, select in _STAGED.items():
         name = table.split()[0]
+        if name not in names:
+            continue
         await conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
         await conn.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP")
         await conn.execute(
             f"INSERT INTO pg_temp.{name} {select}", project, trait if name == "segment_spans" else timezone
         )
         await conn.execute(f"ANALYZE pg_temp.{name}")
-    for table, (columns, select) in BACKFILL.items():
-        await conn.execute(
-            f"INSERT INTO metrics.{table} (project, trait, {columns}) SELECT $1, $2, * FROM ({select}) AS computed",
-            project,
-            trait,
+
+
+async def _feature_rows(helper: Connection, project: str, trait: str, timezone: str) -> dict[str, list[Any]]:
+    async with helper.transaction():
+        await _stage(helper, ("segment_spans", "segment_held_uses"), project, trait, timezone)
+        return {table: await helper.fetch(BACKFILL[table][1]) for table in FEATURE_TABLES}
+
+
+async def compute_segment_rollups(
+    conn: Connection, project: str, trait: str, timezone: str, helper: Connection | None = None
+) -> None:
+    """Replace the trait's segment rollups with ones computed from the per-user rows, in the caller's transaction
+    (which holds the project's segment lock exclusively, so no consumer changes the rows meanwhile).
+
+    With a ``helper`` connection the feature rollups are computed on it at the same time (rows fetched, then
+    written here in the caller's transaction): on 1,000,000 users the two halves take about as long as each other.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("compute_segment_rollups runs in a transaction (its staging tables drop at commit)")
+    for table in SEGMENT_TABLES:
+        await conn.execute(f"DELETE FROM {table} WHERE project = $1 AND trait = $2", project, trait)
+    computed = asyncio.create_task(_feature_rows(helper, project, trait, timezone)) if helper is not None else None
+    try:
+        staged = ("segment_spans", "segment_held_days") if computed else tuple(t.split()[0] for t in _STAGED)
+        await _stage(conn, staged, project, trait, timezone)
+        for table, (columns, select) in BACKFILL.items():
+            if computed is None or table not in FEATURE_TABLES:
+                arguments = [project, trait, timezone] if "$3" in select else [project, trait]
+                await conn.execute(
+                    f"INSERT INTO metrics.{table} (project, trait, {columns}) SELECT $1, $2, * FROM ({select}) AS c",
+                    *arguments,
+                )
+        rows = await computed if computed is not None else {}
+    finally:
+        if computed is not None and not computed.done():
+            computed.cancel()
+    for table, records in rows.items():
+        await conn.copy_records_to_table(
+            table,
+            schema_name="metrics",
+            columns=["project", "trait", *(c.strip() for c in BACKFILL[table][0].split(","))],
+            records=[(project, trait, *r) for r in records],
         )
 
 
-async def declare_trait(conn: Connection, project: str, trait: str) -> bool:
-    """Keep segment rollups for ``trait`` from now on, computed at once for the history so far. False when it was
-    declared already."""
+async def declare_trait(conn: Connection, project: str, trait: str, helper: Connection | None = None) -> bool:
+    """Keep segment rollups for ``trait`` from now on, computed at once for the history so far (half of it on
+    ``helper`` when given). False when it was declared already."""
     trait = trait.strip()
     if not trait:
         raise ProjectError("trait must not be empty")
@@ -245,7 +285,7 @@ async def declare_trait(conn: Connection, project: str, trait: str) -> bool:
             return False
         if count >= MAX_DECLARED_TRAITS:
             raise ProjectError(f"a project segments by at most {MAX_DECLARED_TRAITS} traits")
-        await compute_segment_rollups(conn, project, trait, timezone)
+        await compute_segment_rollups(conn, project, trait, timezone, helper)
         return True
 
 
