@@ -243,7 +243,7 @@ async def rollup_mismatches(conn: asyncpg.Connection, project: str) -> list[str]
 async def segment_mismatches(conn: asyncpg.Connection, project: str, trait: str, zone: str) -> list[str]:
     """Segment rollup tables of a declared trait whose non-zero rows differ from a recomputation from the per-user
     rows (computed in a transaction rolled back afterwards)."""
-    from pulse_metrics.projections.segment_store import SEGMENT_TABLES, compute_segment_rollups
+    from pulse_metrics.projections.segment_backfill import SEGMENT_TABLES, compute_segment_rollups
 
     differing = []
     transaction = conn.transaction()

@@ -103,20 +103,20 @@ def _rate_row(figure: str, per_s: float, target: float, issue: int) -> Row:
 
 def _consumer_rows(results: dict[str, Any]) -> list[Row]:
     rows = []
-    if "adoption" in results and results["adoption"].get("consumer"):
-        users = results["adoption"]["shape"]["users"]
-        per_s = results["adoption"]["consumer"]["per_s"]
+    adoption = results.get("adoption", {})
+    users = adoption.get("shape", {}).get("users", 0)
+    if adoption.get("consumer"):
+        per_s = adoption["consumer"]["per_s"]
         rows.append(_rate_row(f"consumer, adoption, on top of {users:,} users (events/s)", per_s, 100_000, 4))
-        with_segments = results["adoption"].get("consumer_with_segment_trait")
-        if with_segments:
-            rows.append(
-                _rate_row(
-                    f"consumer, adoption, on top of {users:,} users, one segment trait declared (events/s)",
-                    with_segments["per_s"],
-                    100_000,
-                    4,
-                )
+    if adoption.get("consumer_with_segment_trait"):
+        rows.append(
+            _rate_row(
+                f"consumer, adoption, on top of {users:,} users, one segment trait declared (events/s)",
+                adoption["consumer_with_segment_trait"]["per_s"],
+                100_000,
+                4,
             )
+        )
     if "release_health" in results:
         per_s = results["release_health"]["consumer"]["per_s"]
         rows.append(_rate_row("consumer, release health (session updates/s)", per_s, 50_000, 5))
@@ -181,6 +181,9 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
             return f"naive COUNT(DISTINCT) {naive[key]['median_ms']:,.0f} ms ({naive[key]['window']})"
 
         rows += _read_rows("adoption", adoption["reads"], scope, naive_beside)
+        declared_in = adoption.get("load", {}).get("declare_segment_trait_s")
+        if declared_in is not None:
+            rows.append(_row(f"declaring a segment trait, {shape['users']:,} users (s)", f"{declared_in:.0f}"))
         rows += _read_rows("adoption", adoption.get("segment_reads", {}), scope)
         rows += _read_rows("adoption", adoption.get("row_segment_reads", {}), scope)
     if "release_health" in results:

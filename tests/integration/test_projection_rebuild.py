@@ -28,7 +28,7 @@ from pulse_common.rebuild.log_check import check_log_is_whole
 from pulse_common.runner.projection import Projection
 from pulse_feedback.rebuild_units import rebuild_units as feedback_rebuild_units
 from pulse_feedback.settings import FeedbackSettings
-from pulse_metrics.projections.segment_store import declare_trait
+from pulse_metrics.projections.segment_backfill import declare_trait
 from pulse_metrics.rebuild_units import rebuild_units
 from pulse_metrics.settings import MetricsSettings
 from tests.conftest import create_migrated, fresh_database_url

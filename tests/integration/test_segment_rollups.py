@@ -21,7 +21,7 @@ from pulse_common.projects import ProjectError
 from pulse_common.settings import CommonSettings
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.projections.rollup_writes import ROLLUP_TABLES
-from pulse_metrics.projections.segment_store import compute_segment_rollups, declare_trait, undeclare_trait
+from pulse_metrics.projections.segment_backfill import compute_segment_rollups, declare_trait, undeclare_trait
 from tests.helpers import create_topic, produce_events
 from tests.integration.harness import metrics_api, running, wait_applied
 from tests.integration.ingest_app import new_project

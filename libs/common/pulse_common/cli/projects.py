@@ -50,7 +50,8 @@ async def map_feature(settings: CommonSettings, project: str, event: str, featur
 async def segments(settings: CommonSettings, action: str, project: str, trait: str | None) -> dict[str, object]:
     """``pulse segment declare|drop|list``: what to print as JSON."""
     # Segment rollups belong to the metrics service; the command-line tool is the one place that spans services.
-    from pulse_metrics.projections.segment_store import declare_trait, declared_traits, undeclare_trait
+    from pulse_metrics.projections.segment_backfill import declare_trait, undeclare_trait
+    from pulse_metrics.projections.segment_store import declared_traits
 
     conn = await asyncpg.connect(settings.dsn)
     try:

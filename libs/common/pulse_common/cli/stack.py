@@ -196,7 +196,7 @@ async def _demo_keys(settings: CommonSettings) -> dict[str, str]:
         created = await (issue_keys(conn, DEMO_PROJECT) if exists else create_project(conn, DEMO_PROJECT, "UTC"))
         if not exists:
             # The demo segments by plan (as `pulse generate` sets it): its segment reads come from rollups.
-            from pulse_metrics.projections.segment_store import declare_trait
+            from pulse_metrics.projections.segment_backfill import declare_trait
 
             await declare_trait(conn, DEMO_PROJECT, "plan")
     finally:
