@@ -103,10 +103,9 @@ class AdoptionProjection:
         await write_rollups(conn, rollups)
         if not declared:
             return
-        touched = {*day_changes, *identified, *((p, u) for p, _, u in use_changes)}
-        touched |= {(p, u) for p, _, _, u in features.user_feature_days} | {
-            (a.project, a.distinct_id) for a in adopters
-        }
+        # Everyone whose rollups may change: new days, identify calls, feature use (new days of use and adopters
+        # are among these).
+        touched = {*day_changes, *identified, *((p, u) for p, _, _, u in features.user_feature_days)}
         histories = await trait_histories(conn, touched, declared)
         rewritten = rewritten_users(identified, declared, histories_before, histories)
         batch = BatchChanges(
