@@ -17,7 +17,6 @@ from pulse_metrics.projections.segments import (
     rewritten_users,
     split_by_value,
     value_changes,
-    values_held,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")  # DST ends 2026-11-01: that local day lasts 25 hours
@@ -26,6 +25,11 @@ D = date
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def values_held(days: list[date], history: list[tuple[datetime, str | None]], zone: ZoneInfo) -> dict[date, str | None]:
+    held = HeldValues(history, zone)
+    return {day: held.on(day) for day in days}
 
 
 def test_the_value_held_is_the_latest_set_before_the_end_of_the_local_day() -> None:

@@ -8,22 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from pulse_common.db import Connection
+from pulse_common.periods import Interval
 from pulse_common.projects import ProjectError
 from pulse_metrics.projections.rollup_writes import ROLLUP_TABLES
+from pulse_metrics.projections.rollups import INTERVALS
 from pulse_metrics.projections.segment_store import segments_lock_key
+from pulse_metrics.queries.scope import held_then, period_of
 
 MAX_DECLARED_TRAITS = 10
 
 
-def _held_at(column: str) -> str:
-    """SQL: the span ``s`` holds the end of the local day in ``column`` ($2: the project's timezone)."""
-    end = f"(({column} + 1)::timestamp AT TIME ZONE $2::text)"
-    return f"s.since < {end} AND (s.until IS NULL OR {end} <= s.until)"
-
-
 # Staged once per computation, in temporary tables dropped at commit ($1 project; $2 the trait for the spans, the
 # project's timezone for the rest): the trait's spans per user and value, and every user-day and feature-use-day
-# with the value held at the end of that day (as ``queries.scope`` matches them), the user's first-ever active day
+# with the value held at the end of that day (``queries.scope.held_then``, as a segment's per-user reads match them;
+# its $2 is the timezone), the user's first-ever active day
 # and the first day they used the feature.
 _STAGED = {
     "segment_spans (distinct_id text, since timestamptz, until timestamptz, value text)": """
@@ -35,30 +33,26 @@ _STAGED = {
         WHERE value IS NOT NULL""",
     "segment_held_days (distinct_id text, value text, day date, first_day date)": f"""
         SELECT d.distinct_id, s.value, d.day, p.first_day FROM metrics.user_days d
-        JOIN segment_spans s ON s.distinct_id = d.distinct_id AND {_held_at("d.day")}
+        JOIN segment_spans s ON s.distinct_id = d.distinct_id AND {held_then("s", "d.day")}
         JOIN metrics.users p ON p.project = d.project AND p.distinct_id = d.distinct_id
         WHERE d.project = $1""",
     "segment_held_uses (distinct_id text, value text, feature text, day date, events bigint, first_use date)": f"""
         SELECT f.distinct_id, s.value, f.feature, f.day, f.events, a.first_day AS first_use
         FROM metrics.user_feature_days f
-        JOIN segment_spans s ON s.distinct_id = f.distinct_id AND {_held_at("f.day")}
+        JOIN segment_spans s ON s.distinct_id = f.distinct_id AND {held_then("s", "f.day")}
         JOIN metrics.feature_adopters a
           ON a.project = f.project AND a.feature = f.feature AND a.distinct_id = f.distinct_id
         WHERE f.project = $1""",
 }
 
 
-def _period(interval: str, column: str) -> str:
-    return column if interval == "day" else f"date_trunc('{interval}', {column})::date"
-
-
-def _cohorts(interval: str) -> str:
+def _cohorts(interval: Interval) -> str:
     return f"""
-        SELECT value, '{interval}' AS interval, {_period(interval, "first_day")} AS cohort, period,
+        SELECT value, '{interval}' AS interval, {period_of("first_day", interval)} AS cohort, period,
                count(*)::int AS active,
                count(*) FILTER (WHERE period = last_period)::int AS last
-        FROM (SELECT DISTINCT distinct_id, value, first_day, {_period(interval, "day")} AS period,
-                     {_period(interval, "last_day")} AS last_period FROM members) AS periods
+        FROM (SELECT DISTINCT distinct_id, value, first_day, {period_of("day", interval)} AS period,
+                     {period_of("last_day", interval)} AS last_period FROM members) AS periods
         GROUP BY value, cohort, period"""
 
 
@@ -87,7 +81,7 @@ BACKFILL: dict[str, tuple[str, str]] = {
                 FROM segment_held_days WINDOW w AS (PARTITION BY distinct_id, value)
             ) AS each WHERE counted
         )
-        {" UNION ALL ".join(f"({_cohorts(i)})" for i in ("day", "week", "month"))}""",
+        {" UNION ALL ".join(f"({_cohorts(i)})" for i in INTERVALS)}""",
     ),
     "segment_feature_links": (
         "value, feature, day, previous_day, users",
@@ -102,15 +96,14 @@ BACKFILL: dict[str, tuple[str, str]] = {
         "value, feature, day, events",
         "SELECT value, feature, day, sum(events)::bigint FROM segment_held_uses GROUP BY value, feature, day",
     ),
-    # Adopters under the value held on their first use ($1: the project, $3: its timezone).
+    # Adopters under the value held on their first use, a day they were active (feature use is activity).
     "segment_adoption_delays": (
         "value, feature, days, users",
-        f"""
-        SELECT s.value, a.feature, a.first_day - u.first_day, count(*)::int FROM metrics.feature_adopters a
-        JOIN segment_spans s ON s.distinct_id = a.distinct_id AND {_held_at("a.first_day").replace("$2", "$3")}
-        JOIN metrics.users u ON u.project = a.project AND u.distinct_id = a.distinct_id
+        """
+        SELECT h.value, a.feature, a.first_day - h.first_day, count(*)::int FROM metrics.feature_adopters a
+        JOIN segment_held_days h ON h.distinct_id = a.distinct_id AND h.day = a.first_day
         WHERE a.project = $1
-        GROUP BY s.value, a.feature, a.first_day - u.first_day""",
+        GROUP BY h.value, a.feature, a.first_day - h.first_day""",
     ),
 }
 SEGMENT_TABLES = tuple(sorted({f"metrics.segment_{table}" for table, *_ in ROLLUP_TABLES}))
@@ -158,10 +151,10 @@ async def compute_segment_rollups(
         await _stage(conn, staged, project, trait, timezone)
         for table, (columns, select) in BACKFILL.items():
             if computed is None or table not in FEATURE_TABLES:
-                arguments = [project, trait, timezone] if "$3" in select else [project, trait]
                 await conn.execute(
                     f"INSERT INTO metrics.{table} (project, trait, {columns}) SELECT $1, $2, * FROM ({select}) AS c",
-                    *arguments,
+                    project,
+                    trait,
                 )
         rows = await computed if computed is not None else {}
     finally:

@@ -44,12 +44,6 @@ class HeldValues:
         return self._values[position - 1] if position else None
 
 
-def values_held(days: Iterable[date], history: TraitHistory, zone: ZoneInfo) -> dict[date, str | None]:
-    """The value held at the end of each local day (None: no value)."""
-    held = HeldValues(history, zone)
-    return {day: held.on(day) for day in days}
-
-
 def split_by_value(days: Sequence[date], held: HeldValues) -> dict[str, tuple[list[date], bool]]:
     """Each value's share of ``days`` (sorted), and whether its first day is the first of all ``days``."""
     ordered = sorted(set(days))
@@ -206,15 +200,15 @@ def activity_before(
 @dataclass(frozen=True)
 class BatchChanges:
     """What a batch changed, as the unsegmented rollups see it (keys lead with the project), and what the segment
-    rollups need besides: trait histories after the batch, and for users whose history of a declared trait changed
-    (``rewritten``), their whole activity and histories before and after."""
+    rollups need besides: trait histories after the batch, and for users whose trait values changed
+    (``rewritten_users``) their histories before and their whole activity after (before: ``activity_before``)."""
 
     day_changes: Mapping[tuple[str, str], tuple[list[date], list[date]]]  # (project, user) -> days before, after
     use_changes: Mapping[tuple[str, str, str], tuple[list[date], list[date]]]  # (project, feature, user) -> ...
     feature_events: Mapping[tuple[str, str, date, str], int]  # (project, feature, day, user) -> events added
     adopters: Sequence[AdopterChange]
     histories: Mapping[tuple[str, str, str], TraitHistory]  # (project, user, trait) -> history after
-    histories_before: Mapping[tuple[str, str, str], TraitHistory]  # of rewritten users only
+    histories_before: Mapping[tuple[str, str, str], TraitHistory]  # of users an identify of the batch touched
     activities_after: Mapping[tuple[str, str], UserActivity]  # rewritten users
 
 
