@@ -3,8 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pulse_ingest.event_time import EventTime, EventTimeRejected, TimeRules, resolve_event_time
+from pulse_ingest.event_time import EventTime, EventTimeRejected, RequestClock, TimeRules, resolve_event_time
 
 RULES = TimeRules(drift_threshold=timedelta(seconds=60), max_future=timedelta(days=1), horizon=timedelta(days=30))
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -151,3 +153,43 @@ def test_a_drift_correction_past_the_representable_dates_is_a_rejection(
     with pytest.raises(EventTimeRejected) as rejected:
         resolve_event_time(client_timestamp, sent_at, datetime(2026, 12, 1, tzinfo=UTC), RULES)
     assert rejected.value.code == code
+
+
+def _reference(client: datetime, sent_at: datetime | None, received: datetime, rules: TimeRules) -> datetime | str:
+    """product.md §2 written out per event, as ingest first did: the oracle for the per-request clock."""
+    drift = sent_at - received if sent_at is not None else timedelta(0)
+    try:
+        timestamp = client - drift if abs(drift) >= rules.drift_threshold else client
+    except OverflowError:
+        return "timestamp_in_future" if drift < timedelta(0) else "timestamp_too_old"
+    if timestamp - received > rules.max_future:
+        return "timestamp_in_future"
+    if received - timestamp > rules.horizon:
+        return "timestamp_too_old"
+    return timestamp
+
+
+moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC))
+spans = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4_000_000))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    client=moments | st.sampled_from([RECEIVED + timedelta(days=1), RECEIVED - timedelta(days=30)]),
+    sent_at=st.none() | moments | st.just(RECEIVED + timedelta(minutes=1)),
+    threshold=st.sampled_from([timedelta(0), timedelta(minutes=1), timedelta(days=1)]),
+    max_future=spans,
+    horizon=spans,
+)
+def test_the_request_clock_agrees_with_the_rules_written_per_event(
+    client: datetime, sent_at: datetime | None, threshold: timedelta, max_future: timedelta, horizon: timedelta
+) -> None:
+    rules = TimeRules(drift_threshold=threshold, max_future=max_future, horizon=horizon)
+    expected = _reference(client, sent_at, RECEIVED, rules)
+    clock = RequestClock(sent_at, RECEIVED, rules)
+    if isinstance(expected, str):
+        with pytest.raises(EventTimeRejected) as rejected:
+            clock.event_time(client)
+        assert rejected.value.code == expected
+    else:
+        assert clock.event_time(client) == expected

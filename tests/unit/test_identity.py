@@ -3,8 +3,10 @@
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pulse_common.identity import EVENT_ID_NAMESPACE, event_id_for
+from pulse_common.identity import EVENT_ID_NAMESPACE, ProjectEventIds, event_id_for
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,9 @@ def test_no_message_id_gives_fresh_random_ids(project: str) -> None:
     ids = {event_id_for(project, None) for _ in range(100)}
     assert len(ids) == 100
     assert {i.version for i in ids} == {4}
+
+
+@settings(max_examples=300, deadline=None)
+@given(project=st.text(min_size=1, max_size=40), message_id=st.text(max_size=200), scope=st.sampled_from(["", "x\x00"]))
+def test_project_event_ids_are_the_text_of_event_id_for(project: str, message_id: str, scope: str) -> None:
+    assert ProjectEventIds(project, scope).of(message_id) == str(event_id_for(project, scope + message_id))

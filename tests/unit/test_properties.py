@@ -102,7 +102,7 @@ def outcome(index: int, kind: str, message_id: str | None) -> Outcome:
         distinct_id="u",
         timestamp=datetime(2026, 12, 1, tzinfo=UTC),
     )
-    return Accepted(index, message_id, event, topics.USAGE, b"p:u", deduplicable=message_id is not None)
+    return Accepted.of(index, message_id, event, topics.USAGE, b"p:u", deduplicable=message_id is not None)
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,13 +1,16 @@
 """Receipt.as_json: the 200 answer of an ingest request."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulse_common.events import DeadLetter
-from pulse_ingest.pipeline import holds_nul
+from pulse_ingest.pipeline import holds_nul, may_hold_nul
 from pulse_ingest.receipts import Receipt
 from pulse_ingest.segment import Rejection
 from pulse_metrics.projections.rejections import rejection_rows
@@ -82,3 +85,17 @@ def test_a_dead_letter_naming_a_nul_value_can_be_stored() -> None:
     (row,) = rejection_rows([letter], retained_after=datetime(2026, 11, 1, tzinfo=UTC))
     assert not any("\x00" in value for value in row if isinstance(value, str))
     assert row[5] == "s\ufffd"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from(["a", "\x00", "\\", "u", "0", "é", '"']), max_size=8), max_size=4),
+    ascii_only=st.booleans(),
+)
+def test_a_body_said_to_hold_no_nul_gives_no_event_holding_one(texts: list[str], ascii_only: bool) -> None:
+    # The per-request shortcut: when the body has no \u0000 escape, no event encoded from it may hold NUL.
+    body = json.dumps({"batch": [{"properties": {"t": text}} for text in texts]}, ensure_ascii=ascii_only).encode()
+    events = [msgspec.json.encode({"properties": {"t": text}}) for text in texts]
+    if not may_hold_nul(body):
+        assert not any(holds_nul(event) for event in events)
+    assert may_hold_nul(body) is any("\x00" in text for text in texts)

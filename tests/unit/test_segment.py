@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from pulse_common import codec, topics
 from pulse_common.events import UsageEventRecorded
 from pulse_common.identity import event_id_for
 from pulse_ingest.event_time import TimeRules
 from pulse_ingest.segment import Rejection, RequestContext, as_utc, build_usage_event, time_rules
+from pulse_ingest.usage_record import UsageRecord
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 RULES = TimeRules(drift_threshold=timedelta(seconds=60), max_future=timedelta(days=1), horizon=timedelta(days=30))
@@ -38,9 +40,12 @@ def _raw(message: dict[str, Any]) -> bytes:
 
 
 def _accepted(message: dict[str, Any], request: RequestContext | None = None) -> UsageEventRecorded:
+    """The event as consumers will read it from the topic."""
     outcome = build_usage_event(0, _raw(message), request or _request())
-    assert isinstance(outcome, UsageEventRecorded), outcome
-    return outcome
+    assert isinstance(outcome, UsageRecord), outcome
+    event = codec.topic_decoder(topics.USAGE)(codec.encode(outcome))
+    assert isinstance(event, UsageEventRecorded)
+    return event
 
 
 def _rejected(message: dict[str, Any] | bytes, request: RequestContext | None = None, index: int = 0) -> Rejection:
@@ -253,7 +258,7 @@ def test_oversized_garbage_is_rejected_without_message_id() -> None:
 def test_size_limit_boundary(slack: int, accepted: bool) -> None:
     raw = _raw({"type": "track", "event": "x", "userId": "u1", "messageId": "m-1"})
     outcome = build_usage_event(0, raw, _request(max_event_bytes=len(raw) + slack))
-    assert isinstance(outcome, UsageEventRecorded) is accepted
+    assert isinstance(outcome, UsageRecord) is accepted
     if not accepted:
         assert isinstance(outcome, Rejection)
         assert outcome.code == "event_too_large"

@@ -20,15 +20,31 @@ from pulse_ingest.rejections import Rejection
 
 @dataclass(slots=True)  # one per accepted event: a frozen dataclass costs ~4x more to build
 class Accepted:
-    """An event ready for its topic, with the client's messageId (if any) for the receipt."""
+    """An event encoded for its topic, with the client's messageId (if any) for the receipt."""
 
     index: int
     message_id: str | None
-    event: Event
     topic: str
     key: bytes
-    # False for events whose id is random (no messageId): they can never be duplicates.
-    deduplicable: bool
+    payload: bytes
+    # Whose event it is: the events of a user erased at the project's request are refused.
+    distinct_id: str | None
+    # The event id's text, by which a retry is known; None when the id is random (no messageId): never a duplicate.
+    dedup_key: str | None
+
+    @classmethod
+    def of(
+        cls, index: int, message_id: str | None, event: Event, topic: str, key: bytes, *, deduplicable: bool
+    ) -> "Accepted":
+        return cls(
+            index,
+            message_id,
+            topic,
+            key,
+            codec.encode(event),
+            getattr(event, "distinct_id", None),
+            str(event.event_id) if deduplicable else None,
+        )
 
 
 Outcome = Accepted | Rejection
@@ -47,30 +63,37 @@ class IngestPipeline:
         self._metrics = metrics
         self._suppressed = suppressed
 
-    async def settle(self, project: str, stream: str, outcomes: list[Outcome], received_at: datetime) -> Receipt:
-        """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge."""
+    async def settle(
+        self, project: str, stream: str, outcomes: list[Outcome], received_at: datetime, *, may_hold_nul: bool = True
+    ) -> Receipt:
+        """Publish and account for every outcome; raises BrokerUnavailable when the broker does not acknowledge.
+
+        ``may_hold_nul=False`` when the request's body holds no ``\\u0000`` escape: then no event can hold NUL (JSON
+        text cannot carry a raw one), and the events need not be searched one by one.
+        """
         receipt = Receipt()
         outcomes = await self._refuse_suppressed(project, outcomes)
-        accepted: list[Accepted] = []
+        accepted = 0
         messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
-        in_request: set[object] = set()
+        in_request: set[str] = set()  # the dedup keys of this request's accepted events
+        recent = self._recent
         for outcome in outcomes:
             if isinstance(outcome, Rejection):
                 receipt.rejected.append(outcome)
                 continue
-            encoded = codec.encode(outcome.event)
-            if holds_nul(encoded):
+            if may_hold_nul and holds_nul(outcome.payload):
                 receipt.rejected.append(
-                    Rejection(outcome.index, outcome.message_id, "invalid_text", NUL_REASON, encoded)
+                    Rejection(outcome.index, outcome.message_id, "invalid_text", NUL_REASON, outcome.payload)
                 )
                 continue
-            event_id = outcome.event.event_id
-            if outcome.deduplicable and (event_id in in_request or event_id in self._recent):
-                receipt.duplicates.append({"index": outcome.index, "messageId": outcome.message_id})
-                continue
-            in_request.add(event_id)
-            accepted.append(outcome)
-            messages[outcome.topic].append((outcome.key, encoded))
+            dedup_key = outcome.dedup_key
+            if dedup_key is not None:
+                if dedup_key in in_request or dedup_key in recent:
+                    receipt.duplicates.append({"index": outcome.index, "messageId": outcome.message_id})
+                    continue
+                in_request.add(dedup_key)
+            accepted += 1
+            messages[outcome.topic].append((outcome.key, outcome.payload))
         for rejection in receipt.rejected:
             letter = _dead_letter(project, stream, rejection, received_at)
             messages[topics.DEADLETTER].append((project.encode(), codec.encode(letter)))
@@ -79,8 +102,8 @@ class IngestPipeline:
         except BrokerUnavailable:
             self._metrics.events.labels(stream, "unavailable", "").inc(len(outcomes))
             raise
-        self._recent.remember(item.event.event_id for item in accepted if item.deduplicable)
-        receipt.accepted = len(accepted)
+        recent.remember(in_request)
+        receipt.accepted = accepted
         self._count(stream, receipt)
         return receipt
 
@@ -88,13 +111,13 @@ class IngestPipeline:
         """Events of people erased at the project's request are refused (until ``pulse user unsuppress``)."""
         if self._suppressed is None:
             return outcomes
-        ids = {getattr(o.event, "distinct_id", None) for o in outcomes if isinstance(o, Accepted)}
+        ids = {o.distinct_id for o in outcomes if isinstance(o, Accepted)}
         erased = await self._suppressed.among(project, (i for i in ids if i is not None))
         if not erased:
             return outcomes
         return [
             Rejection(o.index, o.message_id, "user_suppressed", SUPPRESSED_REASON)
-            if isinstance(o, Accepted) and getattr(o.event, "distinct_id", None) in erased
+            if isinstance(o, Accepted) and o.distinct_id in erased
             else o
             for o in outcomes
         ]
@@ -113,6 +136,11 @@ SUPPRESSED_REASON = "this user was erased at the project's request; their events
 # Postgres text cannot hold NUL: an event carrying one would stop every consumer that stores it.
 NUL_REASON = "a text field holds a NUL character (\\u0000), which Pulse cannot store"
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped (msgspec's output)
+
+
+def may_hold_nul(body: bytes) -> bool:
+    """Whether a JSON request body may hold a NUL character in a string (then each event is checked)."""
+    return b"\\u0000" in body
 
 
 def holds_nul(encoded: bytes) -> bool:

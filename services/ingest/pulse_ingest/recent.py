@@ -1,29 +1,32 @@
 """Event ids this ingest worker published recently, so a client's retry is reported as a duplicate at once.
 
-Bounded: the oldest ids are forgotten first. Projections ignore duplicates forever whatever this cache knows.
+Bounded, in two generations of sets: new ids go into the current one; once it holds half the capacity, the next
+request's ids start a new one, the current becomes the previous and the one before is dropped. So an id is kept at
+least until half the capacity of other ids has been remembered after it, and the memory holds at most the capacity
+plus two requests' ids. Two sets cost
+a C-level update per request; a least-recently-used order cost a Python step per id (a twelfth of ingest's time).
+Projections ignore duplicates forever whatever this cache knows.
 """
 
-from collections import OrderedDict
 from collections.abc import Iterable
-from uuid import UUID
 
 
 class RecentEventIds:
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: OrderedDict[UUID, None] = OrderedDict()
+        self._generation_size = capacity // 2 if capacity > 1 else capacity
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
 
     def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
+        return event_id in self._current or event_id in self._previous
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._current | self._previous)
 
-    def remember(self, event_ids: Iterable[UUID]) -> None:
-        """Record ids whose publication the broker acknowledged."""
-        ids = self._ids
-        for event_id in event_ids:
-            ids[event_id] = None
-            ids.move_to_end(event_id)
-        while len(ids) > self._capacity:
-            ids.popitem(last=False)
+    def remember(self, event_ids: Iterable[str]) -> None:
+        """Record ids (their text) whose publication the broker acknowledged."""
+        if not self._generation_size:
+            return
+        if len(self._current) >= self._generation_size:
+            self._previous, self._current = self._current, set()
+        self._current.update(event_ids)

@@ -3,17 +3,19 @@
 Each message of a batch is decoded on its own, so one bad message never rejects its good neighbours.
 """
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import msgspec
 
-from pulse_common.events import UsageEventRecorded, UsageType
-from pulse_common.identity import event_id_for
-from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
+from pulse_common.events import UsageType
+from pulse_common.identity import ProjectEventIds
+from pulse_ingest.event_time import EventTimeRejected, RequestClock, TimeRules
 from pulse_ingest.rejections import Rejection, message_id_of, too_large
+from pulse_ingest.usage_record import UsageRecord
 
 Identifier = str | int
 
@@ -52,6 +54,15 @@ class RequestContext:
     max_event_bytes: int
     integrations: dict[str, Any] | None = None
 
+    # Worked out once per request, for all of its events.
+    @cached_property
+    def clock(self) -> RequestClock:
+        return RequestClock(self.sent_at, self.received_at, self.rules)
+
+    @cached_property
+    def event_ids(self) -> ProjectEventIds:
+        return ProjectEventIds(self.project)
+
 
 @cache
 def _message_decoder() -> msgspec.json.Decoder[SegmentMessage]:
@@ -69,8 +80,8 @@ def _typed_batch_decoder() -> msgspec.json.Decoder[_TypedBatch]:
 
 def as_utc(value: datetime | None) -> datetime | None:
     """Segment timestamps are ISO 8601; one without an offset is taken as UTC."""
-    if value is None:
-        return None
+    if value is None or value.tzinfo is UTC:  # msgspec gives UTC itself for "Z" and "+00:00"
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -83,7 +94,7 @@ def _text(value: Identifier | None) -> str | None:
 
 def build_usage_event(
     index: int, raw: bytes, request: RequestContext, call_type: UsageType | None = None
-) -> UsageEventRecorded | Rejection:
+) -> UsageRecord | Rejection:
     """The usage event of one Segment message, or why it is refused (with its bytes, for the dead-letter topic).
 
     ``call_type`` is the type implied by a single-call endpoint (``/v1/track`` …); a batch message names its own.
@@ -94,9 +105,7 @@ def build_usage_event(
     return outcome
 
 
-def _build(
-    index: int, raw: bytes, request: RequestContext, call_type: UsageType | None
-) -> UsageEventRecorded | Rejection:
+def _build(index: int, raw: bytes, request: RequestContext, call_type: UsageType | None) -> UsageRecord | Rejection:
     oversize = too_large(index, raw, request.max_event_bytes)
     if oversize is not None:
         return oversize
@@ -109,9 +118,7 @@ def _build(
     return _from_message(index, message, request, call_type)
 
 
-def build_batch(
-    raw_messages: list[msgspec.Raw], body: bytes, request: RequestContext
-) -> list[UsageEventRecorded | Rejection]:
+def build_batch(raw_messages: list[msgspec.Raw], body: bytes, request: RequestContext) -> list[UsageRecord | Rejection]:
     """Every message of a batch. The whole batch is decoded in one typed pass when it is valid (the common case);
     only a batch holding a bad message is decoded message by message, so the bad one is refused alone."""
     try:
@@ -120,7 +127,7 @@ def build_batch(
         return [build_usage_event(i, bytes(raw), request) for i, raw in enumerate(raw_messages)]
     # No message can exceed the per-event limit when the whole body is within it.
     check_sizes = len(body) > request.max_event_bytes
-    outcomes: list[UsageEventRecorded | Rejection] = []
+    outcomes: list[UsageRecord | Rejection] = []
     for index, message in enumerate(messages):
         if check_sizes and len(raw_messages[index]) > request.max_event_bytes:
             outcomes.append(build_usage_event(index, bytes(raw_messages[index]), request))
@@ -134,7 +141,7 @@ def build_batch(
 
 def _from_message(
     index: int, message: SegmentMessage, request: RequestContext, call_type: UsageType | None
-) -> UsageEventRecorded | Rejection:
+) -> UsageRecord | Rejection:
     kind = call_type or message.type
     if kind is None:
         return Rejection(index, message.message_id, "invalid_event", "Object missing required field `type`")
@@ -150,22 +157,27 @@ def _from_message(
         return Rejection(index, message.message_id, "missing_previous_id", "previousId is required for an alias call")
     if kind == "group" and _text(message.group_id) is None:
         return Rejection(index, message.message_id, "missing_group_id", "groupId is required for a group call")
-    try:
-        event_time = resolve_event_time(as_utc(message.timestamp), request.sent_at, request.received_at, request.rules)
-    except EventTimeRejected as exc:
-        return Rejection(index, message.message_id, exc.code, str(exc))
-    return UsageEventRecorded(
-        event_id=event_id_for(request.project, message.message_id),
+    client_time = as_utc(message.timestamp)
+    if client_time is None:
+        timestamp = request.received_at
+    else:
+        try:
+            timestamp = request.clock.event_time(client_time)
+        except EventTimeRejected as exc:
+            return Rejection(index, message.message_id, exc.code, str(exc))
+    message_id = message.message_id
+    return UsageRecord(
+        event_id=str(uuid.uuid4()) if message_id is None else request.event_ids.of(message_id),
         project=request.project,
         received_at=request.received_at,
         type=kind,
         name=name,
-        message_id=message.message_id,
+        message_id=message_id,
         user_id=user_id,
         anonymous_id=anonymous_id,
         distinct_id=distinct_id,
-        timestamp=event_time.timestamp,
-        original_timestamp=event_time.original,
+        timestamp=timestamp,
+        original_timestamp=client_time,
         sent_at=request.sent_at,
         properties=message.properties or {},
         traits=message.traits or {},

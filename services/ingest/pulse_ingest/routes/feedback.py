@@ -30,7 +30,7 @@ def _outcome(index: int, built: FeedbackResponded | Rejection) -> Outcome:
     if isinstance(built, Rejection):
         return built
     key = topics.message_key(built.project, built.distinct_id)
-    return Accepted(index, built.message_id, built, topics.FEEDBACK, key, deduplicable=built.message_id is not None)
+    return Accepted.of(index, built.message_id, built, topics.FEEDBACK, key, deduplicable=built.message_id is not None)
 
 
 async def post_feedback(request: Request) -> JSONResponse:

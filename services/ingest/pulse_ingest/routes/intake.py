@@ -53,7 +53,13 @@ def check_count(settings: IngestSettings, field: str, count: int) -> None:
 
 
 async def settle(
-    request: Request, project: str, stream: str, outcomes: list[Outcome], received_at: datetime
+    request: Request,
+    project: str,
+    stream: str,
+    outcomes: list[Outcome],
+    received_at: datetime,
+    *,
+    may_hold_nul: bool = True,
 ) -> JSONResponse:
     """Publish, wait for the broker, answer with the receipt (503 with Retry-After when the broker fails)."""
     pipeline: IngestPipeline = request.app.state.pipeline
@@ -61,7 +67,7 @@ async def settle(
     metrics.request_events.labels(stream).observe(len(outcomes))
     metrics.request_bytes.labels(stream).observe(getattr(request.state, "body_bytes", 0))
     try:
-        receipt = await pipeline.settle(project, stream, outcomes, received_at)
+        receipt = await pipeline.settle(project, stream, outcomes, received_at, may_hold_nul=may_hold_nul)
     except BrokerUnavailable as exc:
         retry_after = str(settings_of(request).retry_after_s)
         raise ApiError(

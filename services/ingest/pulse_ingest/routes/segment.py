@@ -11,14 +11,15 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from pulse_common import topics
-from pulse_common.events import UsageEventRecorded, UsageType
+from pulse_common import codec, topics
+from pulse_common.events import UsageType
 from pulse_common.http.errors import ApiError
 from pulse_ingest.auth import presented_write_key
 from pulse_ingest.body import check_media_type, read_body
-from pulse_ingest.pipeline import Accepted, Outcome
+from pulse_ingest.pipeline import Accepted, Outcome, may_hold_nul
 from pulse_ingest.routes.intake import JSON_MEDIA_TYPES, authorize, check_count, rules, settings_of, settle
 from pulse_ingest.segment import RequestContext, SegmentBatch, as_utc, build_batch, build_usage_event
+from pulse_ingest.usage_record import UsageRecord
 
 STREAM = "usage"
 
@@ -61,14 +62,15 @@ def _doc(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _accepted(index: int, outcome: UsageEventRecorded) -> Accepted:
+def _accepted(index: int, record: UsageRecord) -> Accepted:
     return Accepted(
-        index=index,
-        message_id=outcome.message_id,
-        event=outcome,
-        topic=topics.USAGE,
-        key=topics.usage_key(outcome.project, outcome.distinct_id, outcome.anonymous_id, outcome.previous_id),
-        deduplicable=outcome.message_id is not None,
+        index,
+        record.message_id,
+        topics.USAGE,
+        topics.usage_key(record.project, record.distinct_id, record.anonymous_id, record.previous_id),
+        codec.encode(record),
+        record.distinct_id,
+        record.event_id if record.message_id is not None else None,
     )
 
 
@@ -119,10 +121,10 @@ async def post_batch(request: Request) -> JSONResponse:
     project = await authorize(request, presented_write_key(request, body.writeKey), cost=len(body.batch))
     context = _context(request, project, received_at, body.sentAt, body)
     outcomes: list[Outcome] = [
-        _accepted(index, outcome) if isinstance(outcome, UsageEventRecorded) else outcome
+        _accepted(index, outcome) if isinstance(outcome, UsageRecord) else outcome
         for index, outcome in enumerate(build_batch(body.batch, raw, context))
     ]
-    return await settle(request, project, STREAM, outcomes, received_at)
+    return await settle(request, project, STREAM, outcomes, received_at, may_hold_nul=may_hold_nul(raw))
 
 
 def _single_call_route(router: APIRouter, call_type: UsageType) -> None:
@@ -137,7 +139,7 @@ def _single_call_route(router: APIRouter, call_type: UsageType) -> None:
             raise ApiError(400, "invalid_body", f"the body is not a Segment {call_type} call: {exc}") from exc
         project = await authorize(request, presented_write_key(request, single.writeKey), cost=1)
         outcome = build_usage_event(0, raw, _context(request, project, received_at, single.sentAt), call_type)
-        outcomes: list[Outcome] = [_accepted(0, outcome) if isinstance(outcome, UsageEventRecorded) else outcome]
+        outcomes: list[Outcome] = [_accepted(0, outcome) if isinstance(outcome, UsageRecord) else outcome]
         return await settle(request, project, STREAM, outcomes, received_at)
 
     router.add_api_route(

@@ -49,9 +49,9 @@ def _accepted(index: int, event: SessionUpdated | SessionsAggregated) -> Accepte
     if isinstance(event, SessionUpdated):
         # One session's updates share a partition (and a user's sessions too, when the SDK knows the user).
         key = topics.session_key(event.project, event.distinct_id, event.session_id)
-        return Accepted(index, event.session_id, event, topics.SESSIONS, key, deduplicable=True)
+        return Accepted.of(index, event.session_id, event, topics.SESSIONS, key, deduplicable=True)
     key = topics.aggregate_key(event.project, event.release, event.environment)
-    return Accepted(index, None, event, topics.SESSIONS, key, deduplicable=False)
+    return Accepted.of(index, None, event, topics.SESSIONS, key, deduplicable=False)
 
 
 def _outcome(index: int, built: SessionUpdated | SessionsAggregated | Rejection) -> Outcome:
