@@ -6,9 +6,11 @@ from collections import Counter
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
-from pulse_common.kafka import connection_options, partition_for
+from pulse_common.kafka import KeyPartitioner, connection_options, partition_for
 from pulse_common.settings import CommonSettings
 from pulse_common.topics import TOPIC_SPECS, TopicSpec, message_key
 
@@ -97,3 +99,22 @@ def test_scram_over_tls_uses_the_users_password_and_the_cluster_ca() -> None:
 def test_sasl_without_credentials_is_refused_at_start_up() -> None:
     with pytest.raises(ValidationError, match="kafka_sasl_username"):
         CommonSettings(kafka_security_protocol="SASL_SSL")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.binary(max_size=12), max_size=40),
+    partitions=st.lists(st.integers(0, 30), min_size=1, max_size=8, unique=True).map(sorted),
+    capacity=st.integers(1, 5),
+)
+def test_grouping_by_partition_agrees_with_partition_for(
+    keys: list[bytes], partitions: list[int], capacity: int
+) -> None:
+    partitioner = KeyPartitioner(capacity)  # small: the memory is cleared while grouping
+    messages = [(key, str(n).encode()) for n, key in enumerate(keys)]
+    grouped = partitioner.group(messages, partitions)
+    expected: dict[int, list[tuple[bytes, bytes]]] = {}
+    for message in messages:
+        expected.setdefault(partitions[partition_for(message[0], len(partitions))], []).append(message)
+    assert grouped == expected
+    assert all(partitioner(key, len(partitions)) == partition_for(key, len(partitions)) for key in keys)

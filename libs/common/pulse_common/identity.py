@@ -21,7 +21,9 @@ class ProjectEventIds:
     def __init__(self, project: str, scope: str = "") -> None:
         # ``scope`` keeps the ids of one messageId apart between streams (feedback uses "feedback\x00").
         # The hash of the common prefix, copied per id: cheaper than hashing the prefix again each time.
-        self._prefixed = hashlib.sha1(EVENT_ID_NAMESPACE.bytes + f"{project}\x00{scope}".encode(), usedforsecurity=False)
+        self._prefixed = hashlib.sha1(
+            EVENT_ID_NAMESPACE.bytes + f"{project}\x00{scope}".encode(), usedforsecurity=False
+        )
 
     def of(self, message_id: str) -> str:
         hashed = self._prefixed.copy()

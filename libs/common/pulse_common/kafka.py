@@ -1,7 +1,7 @@
 """Kafka clients built from settings, topic creation, and the partitioner ingest batches by."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -114,9 +114,34 @@ class KeyPartitioner:
         self._hashes: dict[bytes, int] = {}
 
     def __call__(self, key: bytes, partition_count: int) -> int:
+        return self._hash(key) % partition_count
+
+    def group(
+        self, messages: Iterable[tuple[bytes, bytes]], partitions: Sequence[int]
+    ) -> dict[int, list[tuple[bytes, bytes]]]:
+        """(key, value) messages by the partition of their key, among a topic's ``partitions`` (its ids, sorted).
+
+        One loop with the memory read inline: this runs for every event ingest publishes.
+        """
+        hashes = self._hashes
+        count = len(partitions)
+        grouped: dict[int, list[tuple[bytes, bytes]]] = {}
+        for message in messages:
+            hashed = hashes.get(message[0])
+            if hashed is None:
+                hashed = self._hash(message[0])
+            partition = partitions[hashed % count]
+            group = grouped.get(partition)
+            if group is None:
+                grouped[partition] = [message]
+            else:
+                group.append(message)
+        return grouped
+
+    def _hash(self, key: bytes) -> int:
         hashed = self._hashes.get(key)
         if hashed is None:
             if len(self._hashes) >= self._capacity:
                 self._hashes.clear()
             hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
-        return hashed % partition_count
+        return hashed

@@ -70,9 +70,7 @@ class Publisher:
 
     async def _enqueue(self, topic: str, messages: Sequence[Message]) -> list[asyncio.Future[None]]:
         partitions = sorted(await self._producer.partitions_for(topic))
-        by_partition: dict[int, list[Message]] = defaultdict(list)
-        for key, value in messages:
-            by_partition[partitions[self._partitioner(key, len(partitions))]].append((key, value))
+        by_partition = self._partitioner.group(messages, partitions)
         loop = asyncio.get_running_loop()
         waiters = []
         for partition, items in by_partition.items():
