@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.adoption import measure_reads, vacuum
+from benchmarks.adoption import measure_reads, new_read_key, vacuum
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
@@ -85,9 +85,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--releases", type=int, default=20)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
     args = parser.parse_args()
     admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = admin.rsplit("/", 1)[0] + f"/pulse_bench_releases_{uuid.uuid4().hex[:8]}"
+    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/pulse_bench_releases_{uuid.uuid4().hex[:8]}"
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     settings = CommonSettings(
@@ -96,31 +98,35 @@ def main() -> None:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     api: subprocess.Popen[bytes] | None = None
     try:
-        asyncio.run(ensure_database(dsn))
+        consumer: dict[str, float] = {}
+        if args.reuse:
+            project, read_key = "bench", asyncio.run(new_read_key(dsn, "bench"))
+        else:
+            asyncio.run(ensure_database(dsn))
 
-        async def setup() -> tuple[str, str]:
-            conn = await asyncpg.connect(dsn)
-            try:
-                await apply_migrations(conn, all_migrations())
-                created = await create_project(conn, "bench", ZONE)
-                return created.project, created.read_key
-            finally:
-                await conn.close()
+            async def setup() -> tuple[str, str]:
+                conn = await asyncpg.connect(dsn)
+                try:
+                    await apply_migrations(conn, all_migrations())
+                    created = await create_project(conn, "bench", ZONE)
+                    return created.project, created.read_key
+                finally:
+                    await conn.close()
 
-        project, read_key = asyncio.run(setup())
-        updates = session_updates(project, args.sessions, args.users, args.days, args.releases, end)
-        count = asyncio.run(
-            produce(
-                settings,
-                topics.SESSIONS,
-                updates,
-                lambda e: topics.session_key(e.project, e.distinct_id, e.session_id),
+            project, read_key = asyncio.run(setup())
+            updates = session_updates(project, args.sessions, args.users, args.days, args.releases, end)
+            count = asyncio.run(
+                produce(
+                    settings,
+                    topics.SESSIONS,
+                    updates,
+                    lambda e: topics.session_key(e.project, e.distinct_id, e.session_id),
+                )
             )
-        )
-        print(f"produced {count:,} session updates; applying ...", flush=True)
-        consumer = asyncio.run(apply_all(settings, ReleaseHealthProjection, count, "bench-releases"))
-        print(f"consumer: {consumer}", flush=True)
-        asyncio.run(vacuum(dsn))  # reads at rest, as autovacuum leaves the tables between bursts of writes
+            print(f"produced {count:,} session updates; applying ...", flush=True)
+            consumer = asyncio.run(apply_all(settings, ReleaseHealthProjection, count, "bench-releases"))
+            print(f"consumer: {consumer}", flush=True)
+            asyncio.run(vacuum(dsn))  # reads at rest, as autovacuum leaves the tables between bursts of writes
         api, port = start_metrics_api(settings)
         window = {"from": (end - timedelta(days=args.days)).date().isoformat(), "to": end.date().isoformat()}
         base = f"/v1/projects/{project}/releases"
@@ -138,7 +144,10 @@ def main() -> None:
             api.wait(10)
         broker.terminate()
         broker.wait(10)
-        asyncio.run(drop_database(dsn))
+        if args.keep or args.reuse:
+            print(f"kept: {dsn}")
+        else:
+            asyncio.run(drop_database(dsn))
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "shape": vars(args),
@@ -151,7 +160,8 @@ def main() -> None:
             print(f"{name:24} failed: {figures['failed'][:80]}")
         else:
             print(f"{name:24} {figures['p50_ms']:9.1f} {figures['p95_ms']:9.1f} {figures['p99_ms']:9.1f}")
-    print(f"\nconsumer: {consumer['per_s']:,.0f} session updates/s applied")
+    if consumer:
+        print(f"\nconsumer: {consumer['per_s']:,.0f} session updates/s applied")
     out = Path(__file__).parent / "results" / "release_health.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -18,7 +18,15 @@ from pulse_metrics.projections.release_health import ReleaseHealthProjection
 from tests.helpers import create_topic, produce_events, usage_event
 from tests.integration.harness import metrics_api, running, wait_applied
 from tests.integration.ingest_app import new_project
-from tests.integration.test_release_health_bruteforce import FIRST, LAST, brute_force, figures, in_days, random_history
+from tests.integration.test_release_health_bruteforce import (
+    FIRST,
+    LAST,
+    brute_force,
+    figures,
+    in_days,
+    random_history,
+    recent_users_mismatches,
+)
 
 
 def erasure(project: str, user: str) -> UserDeleted:
@@ -45,6 +53,7 @@ async def test_erased_users_leave_the_release_health_figures_as_if_they_never_se
 
     kept: list[SessionUpdated | SessionsAggregated] = [e for e in events if e.distinct_id not in erased]
     sessions = brute_force(kept)
+    assert await recent_users_mismatches(pool, project.project, sessions) == []
     window = [s for s in sessions if in_days(s[2], FIRST, LAST)]
     headers = {"Authorization": f"Bearer {project.read_key}"}
     params = {"from": FIRST.isoformat(), "to": LAST.isoformat()}

@@ -163,6 +163,49 @@ def figures(sessions: list[tuple[str, str, datetime, str, str | None]]) -> dict[
     }
 
 
+async def recent_users_mismatches(
+    pool: asyncpg.Pool, project: str, sessions: list[tuple[str, str, datetime, str, str | None]]
+) -> list[Any]:
+    """For every window of 24 local hours ending on an hour of the history: the users per release and environment
+    and per environment that the recent links count, where they differ from the distinct users of the sessions."""
+    hours = [s[2] for s in sessions]
+    if not hours:
+        return []
+    mismatches: list[Any] = []
+    end = min(hours)
+    while end <= max(hours) + timedelta(hours=25):
+        start = end - timedelta(hours=24)
+        recent = [s for s in sessions if start <= s[2] < end and s[4]]
+        by_release: dict[tuple[str, str], set[str]] = defaultdict(set)
+        by_environment: dict[str, set[str]] = defaultdict(set)
+        for release, environment, _, _, user in recent:
+            assert user is not None
+            by_release[(release, environment)].add(user)
+            by_environment[environment].add(user)
+        linked = await pool.fetch(
+            "SELECT release, environment, sum(users)::bigint AS users FROM metrics.release_recent_user_links "
+            "WHERE project = $1 AND hour >= $2 AND hour < $3 AND previous_hour < $2 GROUP BY 1, 2",
+            project,
+            start,
+            end,
+        )
+        linked_environments = await pool.fetch(
+            "SELECT environment, sum(users)::bigint AS users FROM metrics.environment_recent_user_links "
+            "WHERE project = $1 AND hour >= $2 AND hour < $3 AND previous_hour < $2 GROUP BY 1",
+            project,
+            start,
+            end,
+        )
+        got = {(r["release"], r["environment"]): r["users"] for r in linked if r["users"]}
+        got_environments = {r["environment"]: r["users"] for r in linked_environments if r["users"]}
+        expected = {key: len(users) for key, users in by_release.items()}
+        expected_environments = {key: len(users) for key, users in by_environment.items()}
+        if (got, got_environments) != (expected, expected_environments):
+            mismatches.append((end, got, expected, got_environments, expected_environments))
+        end += timedelta(hours=1)
+    return mismatches
+
+
 def in_days(hour: datetime, first: date, last: date) -> bool:
     return first <= hour.date() <= last
 
@@ -200,6 +243,8 @@ async def test_release_endpoints_equal_a_brute_force_recomputation(
             assert row["adoption_users"] == (len({s[4] for s in share if s[4]}) / len(people) if people else None)
             assert row["stage"] == expected_stage(sessions, release, environment, end), (release, environment)
         assert listed["releases"][0]["release"] == "app@2.0"  # newest first
+        # Adoption by users reads the recent links: right for a window ending on any hour, not only this one.
+        assert await recent_users_mismatches(pool, project.project, sessions) == []
         # The history exercises what it claims to: crashes, errors, users, several stages.
         assert all(figures(window)[k] for k in ("crashed_sessions", "errored_sessions", "abnormal_sessions", "users"))
         assert {row["stage"] for row in got.values()} >= {"adopted", "replaced"}, got

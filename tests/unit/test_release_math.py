@@ -6,10 +6,19 @@ import math
 from collections import Counter
 from datetime import date, datetime, timedelta
 from statistics import NormalDist
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pulse_metrics.projections.release_rollups import ReleaseRollupChanges, UserKey, hour_links, user_hours
+from pulse_metrics.projections.release_rollups import (
+    ReleaseRollupChanges,
+    UserKey,
+    hour_links,
+    recent_links,
+    user_hours,
+)
 from pulse_metrics.projections.rollups import NEVER
 from pulse_metrics.projections.session_state import Counts, UserKind
 from pulse_metrics.queries.release_math import Stage, compare_proportions, free_rate, rate, sliding_sum, stages
@@ -228,3 +237,55 @@ def test_rate_and_free_rate(part: int, whole: int, expected: float | None, free:
 )
 def test_sliding_sum(values: list[int], width: int, expected: list[int]) -> None:
     assert sliding_sum(values, width) == expected
+
+
+def test_recent_links_hand_computed() -> None:
+    hours = [H(2026, 3, 2, 8), H(2026, 3, 1, 9), H(2026, 3, 1, 23), H(2026, 3, 1, 9)]
+    assert recent_links(hours) == [
+        (H(2026, 3, 1, 9), H(2026, 2, 28, 9)),  # the first: 24 hours before it
+        (H(2026, 3, 1, 23), H(2026, 3, 1, 9)),
+        (H(2026, 3, 2, 8), H(2026, 3, 1, 23)),
+    ]
+    # A previous hour 24 or more hours back is as good as none: before every window of 24 hours holding the hour.
+    assert recent_links([H(2026, 3, 1, 0), H(2026, 3, 2, 0), H(2026, 3, 4, 5)]) == [
+        (H(2026, 3, 1, 0), H(2026, 2, 28, 0)),
+        (H(2026, 3, 2, 0), H(2026, 3, 1, 0)),
+        (H(2026, 3, 4, 5), H(2026, 3, 3, 5)),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    users=st.lists(st.sets(st.integers(0, 96), max_size=12), min_size=1, max_size=6),
+    start=st.integers(-30, 100),
+    width=st.integers(1, 24),
+)
+def test_recent_links_count_each_user_of_a_window_of_at_most_24_hours_once(
+    users: list[set[int]], start: int, width: int
+) -> None:
+    origin = H(2026, 3, 1, 0)
+    window_start, window_end = origin + timedelta(hours=start), origin + timedelta(hours=start + width)
+    counted = 0
+    for offsets in users:
+        links = recent_links(origin + timedelta(hours=n) for n in offsets)
+        counted += sum(1 for hour, previous in links if window_start <= hour < window_end and previous < window_start)
+    active = sum(
+        1 for offsets in users if any(window_start <= origin + timedelta(hours=n) < window_end for n in offsets)
+    )
+    assert counted == active
+
+
+def test_environment_links_count_a_user_of_two_releases_once_and_removal_zeroes() -> None:
+    changes = ReleaseRollupChanges()
+    for release in ("app@1.0", "app@1.1"):
+        changes.change_user(("acme", release, "production", "u1"), user_hours([]), user_hours(SESSIONS))
+    changes.change_environment_user(("acme", "production", "u1"), set(), {hour for hour, _ in SESSIONS})
+    window = (H(2026, 3, 1, 12), H(2026, 3, 2, 12))
+
+    def users_in(links: Counter[Any]) -> int:
+        return sum(n for key, n in links.items() if window[0] <= key[1] < window[1] and key[-1] < window[0])
+
+    assert users_in(changes.recent_links) == 2  # one per release
+    assert users_in(changes.environment_links) == 1
+    changes.change_environment_user(("acme", "production", "u1"), {hour for hour, _ in SESSIONS}, set())
+    assert all(n == 0 for n in changes.environment_links.values())

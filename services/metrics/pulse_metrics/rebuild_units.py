@@ -29,7 +29,15 @@ ADOPTION_TABLES = tuple(
 )
 RELEASE_HEALTH_TABLES = tuple(
     f"metrics.{t}"
-    for t in ("release_hours", "release_user_hours", "release_user_links", "session_aggregates", "sessions")
+    for t in (
+        "environment_recent_user_links",
+        "release_hours",
+        "release_recent_user_links",
+        "release_user_hours",
+        "release_user_links",
+        "session_aggregates",
+        "sessions",
+    )
 )
 
 

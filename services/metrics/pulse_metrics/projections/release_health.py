@@ -22,7 +22,7 @@ from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionU
 from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
-from pulse_metrics.projections.release_rollups import ReleaseRollupChanges, UserKey, user_hours
+from pulse_metrics.projections.release_rollups import EnvironmentUserKey, ReleaseRollupChanges, UserKey, user_hours
 from pulse_metrics.projections.rollups import nonzero
 from pulse_metrics.projections.session_state import Counts, counts_of, local_hour
 
@@ -124,7 +124,10 @@ async def erase_user(conn: Connection, project: str, distinct_id: str, zone: Zon
         distinct_id,
     )
     users: list[UserKey] = [(project, r["release"], r["environment"], distinct_id) for r in user_scopes]
-    await advisory_locks(conn, [("user", *user) for user in users])
+    environment_users = sorted({(project, r["environment"], distinct_id) for r in user_scopes})
+    await advisory_locks(
+        conn, [("user", *user) for user in users] + [("environment-user", *user) for user in environment_users]
+    )
     aggregates = await conn.fetch(
         "DELETE FROM metrics.session_aggregates WHERE project = $1 AND distinct_id = $2 "
         "RETURNING release, environment, started, sessions, errored, crashed, abnormal",
@@ -144,6 +147,8 @@ async def erase_user(conn: Connection, project: str, distinct_id: str, zone: Zon
     hours_before = await user_hour_counts(conn, users)
     for user in users:
         rollups.change_user(user, user_hours(hours_before.get(user, {}).items()), user_hours([]))
+    for environment_user, hours in environment_hours(hours_before).items():
+        rollups.change_environment_user(environment_user, hours, set())
     await conn.execute(
         "DELETE FROM metrics.release_user_hours WHERE project = $1 AND distinct_id = $2", project, distinct_id
     )
@@ -165,9 +170,13 @@ async def erase_user(conn: Connection, project: str, distinct_id: str, zone: Zon
 
 async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rollups: ReleaseRollupChanges) -> None:
     """Users whose counts in some hour changed: their families before and after, from their hour counts (bounded by
-    their active hours however many sessions they have), under a lock per user."""
+    their active hours however many sessions they have), under a lock per user; and for those whose sessions
+    changed, their active hours over the environment's releases, under a lock per user and environment."""
     users = sorted({(key[0], key[1], key[2], key[3]) for key in deltas})
-    await advisory_locks(conn, [("user", *user) for user in users])
+    environment_users = sorted({(key[0], key[2], key[3]) for key, delta in deltas.items() if delta.sessions})
+    await advisory_locks(
+        conn, [("user", *user) for user in users] + [("environment-user", *user) for user in environment_users]
+    )
     before = await user_hour_counts(conn, users)
     after = {user: dict(hours) for user, hours in before.items()}
     for (project, release, environment, user_id, hour), delta in deltas.items():
@@ -175,7 +184,38 @@ async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rol
         hours[hour] = hours.get(hour, Counts()).plus(delta)
     for user in users:
         rollups.change_user(user, user_hours(before.get(user, {}).items()), user_hours(after.get(user, {}).items()))
+    sessions = await environment_hour_sessions(conn, environment_users)
+    for environment_user, (hours_before, hours_after) in environment_changes(sessions, deltas).items():
+        rollups.change_environment_user(environment_user, hours_before, hours_after)
     await write_user_hours(conn, deltas)
+
+
+def environment_changes(
+    sessions: dict[EnvironmentUserKey, dict[datetime, int]], deltas: dict[UserHourKey, Counts]
+) -> dict[EnvironmentUserKey, tuple[set[datetime], set[datetime]]]:
+    """Active hours in their environment, before and after ``deltas``, of each user whose session counts they
+    change, from ``sessions``: their sessions per hour over every release of the environment."""
+    after = {user: dict(hours) for user, hours in sessions.items()}
+    for (project, _, environment, user_id, hour), delta in deltas.items():
+        if delta.sessions:
+            hours = after.setdefault((project, environment, user_id), {})
+            hours[hour] = hours.get(hour, 0) + delta.sessions
+    return {
+        user: (
+            {hour for hour, n in sessions.get(user, {}).items() if n > 0},
+            {hour for hour, n in hours.items() if n > 0},
+        )
+        for user, hours in after.items()
+    }
+
+
+def environment_hours(hours: dict[UserKey, dict[datetime, Counts]]) -> dict[EnvironmentUserKey, set[datetime]]:
+    """Each user's active hours in an environment (a session of any of its releases), from their hours per release."""
+    active: dict[EnvironmentUserKey, set[datetime]] = {}
+    for (project, _, environment, user_id), counts in hours.items():
+        found = active.setdefault((project, environment, user_id), set())
+        found.update(hour for hour, c in counts.items() if c.sessions > 0)
+    return active
 
 
 async def load_sessions(conn: Connection, keys: Iterable[SessionKey]) -> dict[SessionKey, SessionState]:
@@ -225,6 +265,28 @@ async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[U
         found.setdefault(user, {})[r["hour"]] = Counts(
             sessions=r["sessions"], errored=r["unhealthy"] - r["crashed"], crashed=r["crashed"]
         )
+    return found
+
+
+async def environment_hour_sessions(
+    conn: Connection, users: Sequence[EnvironmentUserKey]
+) -> dict[EnvironmentUserKey, dict[datetime, int]]:
+    """Each (project, environment, user)'s sessions per local hour, over every release of the environment."""
+    rows = await conn.fetch(
+        """
+        SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(project, environment, distinct_id)
+        JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
+          AND h.environment = u.environment
+        GROUP BY 1, 2, 3, 4
+        """,
+        [u[0] for u in users],
+        [u[1] for u in users],
+        [u[2] for u in users],
+    )
+    found: dict[EnvironmentUserKey, dict[datetime, int]] = {}
+    for r in rows:
+        found.setdefault((r["project"], r["environment"], r["distinct_id"]), {})[r["hour"]] = r["sessions"]
     return found
 
 
@@ -329,4 +391,28 @@ async def write_release_rollups(conn: Connection, rollups: ReleaseRollupChanges)
             """,
             *([key[i] for key, _ in links] for i in range(6)),
             [n for _, n in links],
+        )
+    recent = nonzero(rollups.recent_links)
+    if recent:
+        await conn.execute(
+            """
+            INSERT INTO metrics.release_recent_user_links AS l
+                (project, hour, environment, release, previous_hour, users)
+            SELECT * FROM unnest($1::text[], $2::timestamp[], $3::text[], $4::text[], $5::timestamp[], $6::int[])
+            ON CONFLICT (project, hour, environment, release, previous_hour) DO UPDATE
+            SET users = l.users + excluded.users
+            """,
+            *([key[i] for key, _ in recent] for i in range(5)),
+            [n for _, n in recent],
+        )
+    environment_links = nonzero(rollups.environment_links)
+    if environment_links:
+        await conn.execute(
+            """
+            INSERT INTO metrics.environment_recent_user_links AS l (project, hour, environment, previous_hour, users)
+            SELECT * FROM unnest($1::text[], $2::timestamp[], $3::text[], $4::timestamp[], $5::int[])
+            ON CONFLICT (project, hour, environment, previous_hour) DO UPDATE SET users = l.users + excluded.users
+            """,
+            *([key[i] for key, _ in environment_links] for i in range(4)),
+            [n for _, n in environment_links],
         )

@@ -2,19 +2,25 @@
 distinct users of each family (any session, a crashed session, an unhealthy session) as links — each active hour of
 a user linked to the local day of their previous active hour, so users over any local dates are a sum (see
 ``rollups`` for the idea). A user's contribution is recomputed from all their sessions whenever one changes.
+
+Adoption by users counts the users of the last 24 hours, per release and per environment: for those, each active
+hour links to the previous active *hour* (``recent_links``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pulse_metrics.projections.rollups import NEVER
 from pulse_metrics.projections.session_state import USER_KINDS, Counts, UserKind
 
 HourKey = tuple[str, str, str, datetime]  # (project, release, environment, local hour)
 UserKey = tuple[str, str, str, str]  # (project, release, environment, distinct id)
+EnvironmentUserKey = tuple[str, str, str]  # (project, environment, distinct id)
+# The longest window the recent links count: adoption's last 24 hours (product.md §5).
+RECENT_WINDOW = timedelta(hours=24)
 
 
 def hour_links(hours: Iterable[datetime]) -> list[tuple[datetime, date]]:
@@ -24,6 +30,20 @@ def hour_links(hours: Iterable[datetime]) -> list[tuple[datetime, date]]:
     for hour in sorted(set(hours)):
         chain.append((hour, previous))
         previous = hour.date()
+    return chain
+
+
+def recent_links(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Each active hour with the one before it, or with the hour ``RECENT_WINDOW`` before it when that one is older
+    or there is none (fewer distinct rows; as good, being before every window of at most ``RECENT_WINDOW`` that
+    holds the hour). A user's first hour in such a window links to before its start and every later one to inside
+    it: the window's users are its links to before its start, each user once."""
+    previous: datetime | None = None
+    chain = []
+    for hour in sorted(set(hours)):
+        bound = hour - RECENT_WINDOW
+        chain.append((hour, previous if previous is not None and previous > bound else bound))
+        previous = hour
     return chain
 
 
@@ -42,6 +62,10 @@ class ReleaseRollupChanges:
         self.hours: Counter[tuple[str, str, str, datetime, str]] = Counter()
         # (project, release, environment, kind, local hour, previous day) -> users
         self.user_links: Counter[tuple[str, str, str, UserKind, datetime, date]] = Counter()
+        # (project, local hour, environment, release, previous hour) -> users (any session)
+        self.recent_links: Counter[tuple[str, datetime, str, str, datetime]] = Counter()
+        # (project, local hour, environment, previous hour) -> users of the environment (any release)
+        self.environment_links: Counter[tuple[str, datetime, str, datetime]] = Counter()
 
     def add_counts(self, key: HourKey, counts: Counts, sign: int) -> None:
         project, release, environment, hour = key
@@ -63,3 +87,15 @@ class ReleaseRollupChanges:
             for hours, sign in ((before[kind], -1), (after[kind], +1)):
                 for hour, previous in hour_links(hours):
                     self.user_links[(project, release, environment, kind, hour, previous)] += sign
+                if kind == "any":
+                    for hour, previous_hour in recent_links(hours):
+                        self.recent_links[(project, hour, environment, release, previous_hour)] += sign
+
+    def change_environment_user(self, user: EnvironmentUserKey, before: set[datetime], after: set[datetime]) -> None:
+        """A user's active hours in an environment, over all its releases, before and after."""
+        if before == after:
+            return
+        project, environment, _ = user
+        for hours, sign in ((before, -1), (after, +1)):
+            for hour, previous_hour in recent_links(hours):
+                self.environment_links[(project, hour, environment, previous_hour)] += sign

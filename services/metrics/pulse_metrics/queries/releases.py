@@ -11,11 +11,12 @@ from typing import Literal, TypeAlias
 import asyncpg
 
 from pulse_common.db import Connection
+from pulse_metrics.projections.release_rollups import RECENT_WINDOW
 from pulse_metrics.queries.release_math import Stage, stages
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 ReleaseInterval = Literal["hour", "day"]
-ADOPTION_WINDOW = timedelta(hours=24)
+ADOPTION_WINDOW = RECENT_WINDOW  # the longest window the recent user links count
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ async def adoption(
     """Per (release, environment) of one environment (None: every one): its share of the environment's sessions
     and users in the 24 hours before ``end`` (a local hour), and its stage. The two reads run concurrently."""
     start = end - ADOPTION_WINDOW
-    hourly, users = await asyncio.gather(
+    # Distinct users from the recent links: those in the window whose previous active hour is before it.
+    hourly, release_users, environment_users = await asyncio.gather(
         pool.fetch(
             "SELECT release, environment, hour, sessions FROM metrics.release_hours "
             "WHERE project = $1 AND ($2::text IS NULL OR environment = $2) AND hour < $3 AND sessions <> 0",
@@ -117,14 +119,18 @@ async def adoption(
             end,
         ),
         pool.fetch(
-            """
-            SELECT release, environment,
-                   count(DISTINCT distinct_id COLLATE "C") AS users  -- byte order: faster, same count
-            FROM metrics.release_user_hours
-            WHERE project = $1 AND ($2::text IS NULL OR environment = $2) AND hour >= $3 AND hour < $4
-              AND sessions > 0
-            GROUP BY GROUPING SETS ((release, environment), (environment))
-            """,
+            "SELECT release, environment, sum(users)::bigint AS users FROM metrics.release_recent_user_links "
+            "WHERE project = $1 AND hour >= $3 AND hour < $4 AND ($2::text IS NULL OR environment = $2) "
+            "AND previous_hour < $3 GROUP BY release, environment",
+            project,
+            environment,
+            start,
+            end,
+        ),
+        pool.fetch(
+            "SELECT environment, sum(users)::bigint AS users FROM metrics.environment_recent_user_links "
+            "WHERE project = $1 AND hour >= $3 AND hour < $4 AND ($2::text IS NULL OR environment = $2) "
+            "AND previous_hour < $3 GROUP BY environment",
             project,
             environment,
             start,
@@ -134,18 +140,18 @@ async def adoption(
     by_environment: dict[str, dict[str, dict[datetime, int]]] = {}
     for r in hourly:
         by_environment.setdefault(r["environment"], {}).setdefault(r["release"], {})[r["hour"]] = r["sessions"]
-    release_users = {(r["release"], r["environment"]): r["users"] for r in users if r["release"] is not None}
-    environment_users = {r["environment"]: r["users"] for r in users if r["release"] is None}
+    users_of_release = {(r["release"], r["environment"]): r["users"] for r in release_users}
+    users_of_environment = {r["environment"]: r["users"] for r in environment_users}
     result: dict[tuple[str, str], Adoption] = {}
     for environment, releases in by_environment.items():
         staged = stages(releases, end)
         recent = {release: sum(n for hour, n in hours.items() if hour >= start) for release, hours in releases.items()}
         total = sum(recent.values())
         for release in releases:
-            people = environment_users.get(environment, 0)
+            people = users_of_environment.get(environment, 0)
             result[(release, environment)] = Adoption(
                 sessions=recent[release] / total if total else None,
-                users=release_users.get((release, environment), 0) / people if people else None,
+                users=users_of_release.get((release, environment), 0) / people if people else None,
                 stage=staged[release],
             )
     return result
