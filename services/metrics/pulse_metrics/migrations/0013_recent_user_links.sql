@@ -51,3 +51,9 @@ FROM (
         AS active
 ) AS chained
 GROUP BY 1, 2, 3, 4;
+
+-- The consumer reads a user's sessions per hour over an environment's releases around the hours a batch changes;
+-- erasure still finds all of a user's rows by the first two columns.
+DROP INDEX metrics.release_user_hours_by_user;
+CREATE INDEX release_user_hours_by_user
+    ON metrics.release_user_hours (project, distinct_id, environment, hour) INCLUDE (sessions);

@@ -22,7 +22,13 @@ from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionU
 from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
-from pulse_metrics.projections.release_rollups import EnvironmentUserKey, ReleaseRollupChanges, UserKey, user_hours
+from pulse_metrics.projections.release_rollups import (
+    RECENT_WINDOW,
+    EnvironmentUserKey,
+    ReleaseRollupChanges,
+    UserKey,
+    user_hours,
+)
 from pulse_metrics.projections.rollups import nonzero
 from pulse_metrics.projections.session_state import Counts, counts_of, local_hour
 
@@ -173,7 +179,8 @@ async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rol
     their active hours however many sessions they have), under a lock per user; and for those whose sessions
     changed, their active hours over the environment's releases, under a lock per user and environment."""
     users = sorted({(key[0], key[1], key[2], key[3]) for key in deltas})
-    environment_users = sorted({(key[0], key[2], key[3]) for key, delta in deltas.items() if delta.sessions})
+    windows = environment_windows(deltas)
+    environment_users = sorted(windows)
     await advisory_locks(
         conn, [("user", *user) for user in users] + [("environment-user", *user) for user in environment_users]
     )
@@ -184,10 +191,24 @@ async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rol
         hours[hour] = hours.get(hour, Counts()).plus(delta)
     for user in users:
         rollups.change_user(user, user_hours(before.get(user, {}).items()), user_hours(after.get(user, {}).items()))
-    sessions = await environment_hour_sessions(conn, environment_users)
+    sessions = await environment_hour_sessions(conn, windows)
     for environment_user, (hours_before, hours_after) in environment_changes(sessions, deltas).items():
         rollups.change_environment_user(environment_user, hours_before, hours_after)
     await write_user_hours(conn, deltas)
+
+
+def environment_windows(deltas: dict[UserHourKey, Counts]) -> dict[EnvironmentUserKey, tuple[datetime, datetime]]:
+    """For each user whose session counts ``deltas`` change: the hours of their environment history the recent links
+    of the change depend on, first and last included. A link reaches back at most ``RECENT_WINDOW``, and a change in
+    an hour moves only its own link and that of the next active hour within ``RECENT_WINDOW`` after it; so
+    ``RECENT_WINDOW`` either side of the changed hours is enough, however long the user's history."""
+    windows: dict[EnvironmentUserKey, tuple[datetime, datetime]] = {}
+    for (project, _, environment, user_id, hour), delta in deltas.items():
+        if delta.sessions:
+            user = (project, environment, user_id)
+            low, high = windows.get(user, (hour, hour))
+            windows[user] = (min(low, hour), max(high, hour))
+    return {user: (low - RECENT_WINDOW, high + RECENT_WINDOW) for user, (low, high) in windows.items()}
 
 
 def environment_changes(
@@ -269,20 +290,25 @@ async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[U
 
 
 async def environment_hour_sessions(
-    conn: Connection, users: Sequence[EnvironmentUserKey]
+    conn: Connection, windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]
 ) -> dict[EnvironmentUserKey, dict[datetime, int]]:
-    """Each (project, environment, user)'s sessions per local hour, over every release of the environment."""
+    """Each (project, environment, user)'s sessions per local hour over every release of the environment, within
+    the user's window (first and last hour included)."""
+    users = sorted(windows)
     rows = await conn.fetch(
         """
         SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(project, environment, distinct_id)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamp[], $5::timestamp[])
+             AS u(project, environment, distinct_id, low, high)
         JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
-          AND h.environment = u.environment
+          AND h.environment = u.environment AND h.hour >= u.low AND h.hour <= u.high
         GROUP BY 1, 2, 3, 4
         """,
         [u[0] for u in users],
         [u[1] for u in users],
         [u[2] for u in users],
+        [windows[u][0] for u in users],
+        [windows[u][1] for u in users],
     )
     found: dict[EnvironmentUserKey, dict[datetime, int]] = {}
     for r in rows:
