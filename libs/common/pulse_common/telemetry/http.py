@@ -1,7 +1,9 @@
-"""Counting and timing every HTTP request by its route template (never the concrete path, which names projects)."""
+"""Counting and timing every HTTP request by its route template (never the concrete path, which names projects),
+and logging it at DEBUG the same way: no path values, query, headers or body, so no key or payload."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -10,6 +12,8 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse_common.telemetry.catalog import HttpMetrics
+
+log = logging.getLogger(__name__)
 
 UNMATCHED = "unmatched"  # no route: a 404, or a method the path does not take
 
@@ -49,7 +53,9 @@ class HttpMetricsMiddleware:
             route, method = route_of(scope), scope.get("method", "")
             code = scope.get("state", {}).get("error_code", "") if status >= 400 else ""
             self.metrics.requests.labels(route, method, str(status), code).inc()
-            self.metrics.duration.labels(route, method).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.duration.labels(route, method).observe(seconds)
+            log.debug("%s %s answered %d %s in %.1f ms", method, route, status, code, seconds * 1000)
 
 
 def instrument(app: FastAPI, registry: CollectorRegistry) -> None:
