@@ -7,8 +7,12 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulse_metrics.projections.release_health import UserHourKey, environment_changes, environment_windows
-from pulse_metrics.projections.release_rollups import ReleaseRollupChanges
+from pulse_metrics.projections.release_rollups import (
+    ReleaseRollupChanges,
+    UserHourKey,
+    environment_changes,
+    environment_windows,
+)
 from pulse_metrics.projections.session_state import Counts
 
 ORIGIN = datetime(2026, 3, 1)

@@ -23,17 +23,19 @@ from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.release_rollups import (
-    RECENT_WINDOW,
     EnvironmentUserKey,
     ReleaseRollupChanges,
+    UserHourKey,
     UserKey,
+    environment_changes,
+    environment_hours,
+    environment_windows,
     user_hours,
 )
 from pulse_metrics.projections.rollups import nonzero
 from pulse_metrics.projections.session_state import Counts, counts_of, local_hour
 
 SessionKey = tuple[str, str]  # (project, session id)
-UserHourKey = tuple[str, str, str, str, datetime]  # (project, release, environment, user, local hour)
 AggregateKey = tuple[str, str, str, str, datetime]  # (project, release, environment, distinct id or '', started)
 
 
@@ -195,48 +197,6 @@ async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rol
     for environment_user, (hours_before, hours_after) in environment_changes(sessions, deltas).items():
         rollups.change_environment_user(environment_user, hours_before, hours_after)
     await write_user_hours(conn, deltas)
-
-
-def environment_windows(deltas: dict[UserHourKey, Counts]) -> dict[EnvironmentUserKey, tuple[datetime, datetime]]:
-    """For each user whose session counts ``deltas`` change: the hours of their environment history the recent links
-    of the change depend on, first and last included. A link reaches back at most ``RECENT_WINDOW``, and a change in
-    an hour moves only its own link and that of the next active hour within ``RECENT_WINDOW`` after it; so
-    ``RECENT_WINDOW`` either side of the changed hours is enough, however long the user's history."""
-    windows: dict[EnvironmentUserKey, tuple[datetime, datetime]] = {}
-    for (project, _, environment, user_id, hour), delta in deltas.items():
-        if delta.sessions:
-            user = (project, environment, user_id)
-            low, high = windows.get(user, (hour, hour))
-            windows[user] = (min(low, hour), max(high, hour))
-    return {user: (low - RECENT_WINDOW, high + RECENT_WINDOW) for user, (low, high) in windows.items()}
-
-
-def environment_changes(
-    sessions: dict[EnvironmentUserKey, dict[datetime, int]], deltas: dict[UserHourKey, Counts]
-) -> dict[EnvironmentUserKey, tuple[set[datetime], set[datetime]]]:
-    """Active hours in their environment, before and after ``deltas``, of each user whose session counts they
-    change, from ``sessions``: their sessions per hour over every release of the environment."""
-    after = {user: dict(hours) for user, hours in sessions.items()}
-    for (project, _, environment, user_id, hour), delta in deltas.items():
-        if delta.sessions:
-            hours = after.setdefault((project, environment, user_id), {})
-            hours[hour] = hours.get(hour, 0) + delta.sessions
-    return {
-        user: (
-            {hour for hour, n in sessions.get(user, {}).items() if n > 0},
-            {hour for hour, n in hours.items() if n > 0},
-        )
-        for user, hours in after.items()
-    }
-
-
-def environment_hours(hours: dict[UserKey, dict[datetime, Counts]]) -> dict[EnvironmentUserKey, set[datetime]]:
-    """Each user's active hours in an environment (a session of any of its releases), from their hours per release."""
-    active: dict[EnvironmentUserKey, set[datetime]] = {}
-    for (project, _, environment, user_id), counts in hours.items():
-        found = active.setdefault((project, environment, user_id), set())
-        found.update(hour for hour, c in counts.items() if c.sessions > 0)
-    return active
 
 
 async def load_sessions(conn: Connection, keys: Iterable[SessionKey]) -> dict[SessionKey, SessionState]:

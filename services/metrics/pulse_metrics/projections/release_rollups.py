@@ -19,6 +19,7 @@ from pulse_metrics.projections.session_state import USER_KINDS, Counts, UserKind
 HourKey = tuple[str, str, str, datetime]  # (project, release, environment, local hour)
 UserKey = tuple[str, str, str, str]  # (project, release, environment, distinct id)
 EnvironmentUserKey = tuple[str, str, str]  # (project, environment, distinct id)
+UserHourKey = tuple[str, str, str, str, datetime]  # (project, release, environment, user, local hour)
 # The longest window the recent links count: adoption's last 24 hours (product.md §5).
 RECENT_WINDOW = timedelta(hours=24)
 
@@ -99,3 +100,45 @@ class ReleaseRollupChanges:
         for hours, sign in ((before, -1), (after, +1)):
             for hour, previous_hour in recent_links(hours):
                 self.environment_links[(project, hour, environment, previous_hour)] += sign
+
+
+def environment_windows(deltas: dict[UserHourKey, Counts]) -> dict[EnvironmentUserKey, tuple[datetime, datetime]]:
+    """For each user whose session counts ``deltas`` change: the hours of their environment history the recent links
+    of the change depend on, first and last included. A link reaches back at most ``RECENT_WINDOW``, and a change in
+    an hour moves only its own link and that of the next active hour within ``RECENT_WINDOW`` after it; so
+    ``RECENT_WINDOW`` either side of the changed hours is enough, however long the user's history."""
+    windows: dict[EnvironmentUserKey, tuple[datetime, datetime]] = {}
+    for (project, _, environment, user_id, hour), delta in deltas.items():
+        if delta.sessions:
+            user = (project, environment, user_id)
+            low, high = windows.get(user, (hour, hour))
+            windows[user] = (min(low, hour), max(high, hour))
+    return {user: (low - RECENT_WINDOW, high + RECENT_WINDOW) for user, (low, high) in windows.items()}
+
+
+def environment_changes(
+    sessions: dict[EnvironmentUserKey, dict[datetime, int]], deltas: dict[UserHourKey, Counts]
+) -> dict[EnvironmentUserKey, tuple[set[datetime], set[datetime]]]:
+    """Active hours in their environment, before and after ``deltas``, of each user whose session counts they
+    change, from ``sessions``: their sessions per hour over every release of the environment."""
+    after = {user: dict(hours) for user, hours in sessions.items()}
+    for (project, _, environment, user_id, hour), delta in deltas.items():
+        if delta.sessions:
+            hours = after.setdefault((project, environment, user_id), {})
+            hours[hour] = hours.get(hour, 0) + delta.sessions
+    return {
+        user: (
+            {hour for hour, n in sessions.get(user, {}).items() if n > 0},
+            {hour for hour, n in hours.items() if n > 0},
+        )
+        for user, hours in after.items()
+    }
+
+
+def environment_hours(hours: dict[UserKey, dict[datetime, Counts]]) -> dict[EnvironmentUserKey, set[datetime]]:
+    """Each user's active hours in an environment (a session of any of its releases), from their hours per release."""
+    active: dict[EnvironmentUserKey, set[datetime]] = {}
+    for (project, _, environment, user_id), counts in hours.items():
+        found = active.setdefault((project, environment, user_id), set())
+        found.update(hour for hour, c in counts.items() if c.sessions > 0)
+    return active
