@@ -18,12 +18,9 @@ class ProjectEventIds:
     """One project's event ids as text (``str(event_id_for(project, …))``), for ingest's hot path: the sha1 digest is
     formatted straight into the canonical form, with no ``uuid.UUID`` built (and hashed) per event."""
 
-    def __init__(self, project: str, scope: str = "") -> None:
-        # ``scope`` keeps the ids of one messageId apart between streams (feedback uses "feedback\x00").
+    def __init__(self, project: str) -> None:
         # The hash of the common prefix, copied per id: cheaper than hashing the prefix again each time.
-        self._prefixed = hashlib.sha1(
-            EVENT_ID_NAMESPACE.bytes + f"{project}\x00{scope}".encode(), usedforsecurity=False
-        )
+        self._prefixed = hashlib.sha1(EVENT_ID_NAMESPACE.bytes + f"{project}\x00".encode(), usedforsecurity=False)
 
     def of(self, message_id: str) -> str:
         hashed = self._prefixed.copy()

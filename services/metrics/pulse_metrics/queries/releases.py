@@ -107,7 +107,7 @@ async def adoption(
     pool: asyncpg.Pool, project: str, end: datetime, environment: str | None
 ) -> dict[tuple[str, str], Adoption]:
     """Per (release, environment) of one environment (None: every one): its share of the environment's sessions
-    and users in the 24 hours before ``end`` (a local hour), and its stage. The two reads run concurrently."""
+    and users in the 24 hours before ``end`` (a local hour), and its stage. The three reads run concurrently."""
     start = end - ADOPTION_WINDOW
     # Distinct users from the recent links: those in the window whose previous active hour is before it.
     hourly, release_users, environment_users = await asyncio.gather(
