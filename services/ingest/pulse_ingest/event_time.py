@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class EventTimeRejected(ValueError):
 def resolve_event_time(
     client_timestamp: datetime | None, sent_at: datetime | None, received_at: datetime, rules: TimeRules
 ) -> EventTime:
-    """The event time to record, corrected by the client's clock drift when that drift is large."""
+    """The event time to record, corrected by the client's clock drift when that drift is large: the rule for one
+    event (the endpoints use their request's ``RequestTime.clock``)."""
     if client_timestamp is None:
         return EventTime(received_at, None)
     return EventTime(RequestClock(sent_at, received_at, rules).event_time(client_timestamp), client_timestamp)
@@ -74,6 +76,21 @@ class RequestClock:
                 f"of {_days(self._rules.horizon)} days",
             )
         return timestamp
+
+
+@dataclass(frozen=True)
+class RequestTime:
+    """When a request arrived, the client's ``sentAt`` and the rules: what its events' times are worked out from.
+    Each ingest endpoint's request context extends it."""
+
+    received_at: datetime
+    sent_at: datetime | None
+    rules: TimeRules
+
+    @cached_property
+    def clock(self) -> RequestClock:
+        """Worked out once per request, for all of its events."""
+        return RequestClock(self.sent_at, self.received_at, self.rules)
 
 
 def _shifted(moment: datetime, by: timedelta, bound: datetime) -> datetime:

@@ -9,7 +9,7 @@ import msgspec
 
 from pulse_common.events import FeedbackKind, FeedbackResponded
 from pulse_common.identity import event_id_for
-from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
+from pulse_ingest.event_time import EventTimeRejected, RequestTime
 from pulse_ingest.rejections import Rejection, message_id_of, too_large
 from pulse_ingest.segment import as_utc
 
@@ -39,11 +39,8 @@ class FeedbackBody(msgspec.Struct):
 
 
 @dataclass(frozen=True)
-class FeedbackContext:
+class FeedbackContext(RequestTime):
     project: str
-    received_at: datetime
-    sent_at: datetime | None
-    rules: TimeRules
     max_event_bytes: int
 
 
@@ -88,8 +85,9 @@ def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | 
     distinct_id = user_id or anonymous_id
     if distinct_id is None:
         return Rejection(index, wire.message_id, "missing_identity", "userId or anonymousId is required")
+    client_time = as_utc(wire.timestamp)
     try:
-        event_time = resolve_event_time(as_utc(wire.timestamp), ctx.sent_at, ctx.received_at, ctx.rules)
+        timestamp = ctx.received_at if client_time is None else ctx.clock.event_time(client_time)
     except EventTimeRejected as exc:
         return Rejection(index, wire.message_id, exc.code, str(exc))
     kind: FeedbackKind = wire.kind  # type: ignore[assignment]  # checked against SCALES above
@@ -109,5 +107,5 @@ def _build(index: int, raw: bytes, ctx: FeedbackContext) -> FeedbackResponded | 
         channel=_clean(wire.channel),
         survey=_clean(wire.survey),
         properties=wire.properties or {},
-        timestamp=event_time.timestamp,
+        timestamp=timestamp,
     )

@@ -13,7 +13,7 @@ import msgspec
 
 from pulse_common.events import UsageType
 from pulse_common.identity import ProjectEventIds
-from pulse_ingest.event_time import EventTimeRejected, RequestClock, TimeRules
+from pulse_ingest.event_time import EventTimeRejected, RequestTime, TimeRules
 from pulse_ingest.rejections import Rejection, message_id_of, too_large
 from pulse_ingest.usage_record import UsageRecord
 
@@ -45,22 +45,15 @@ class SegmentBatch(msgspec.Struct):
 
 
 @dataclass(frozen=True)
-class RequestContext:
+class RequestContext(RequestTime):
     project: str
-    received_at: datetime
-    sent_at: datetime | None
     context: dict[str, Any] | None
-    rules: TimeRules
     max_event_bytes: int
     integrations: dict[str, Any] | None = None
 
-    # Worked out once per request, for all of its events.
-    @cached_property
-    def clock(self) -> RequestClock:
-        return RequestClock(self.sent_at, self.received_at, self.rules)
-
     @cached_property
     def event_ids(self) -> ProjectEventIds:
+        """Worked out once per request, for all of its events."""
         return ProjectEventIds(self.project)
 
 

@@ -13,7 +13,7 @@ import msgspec
 
 from pulse_common.events import SessionsAggregated, SessionUpdated
 from pulse_common.identity import EVENT_ID_NAMESPACE, event_id_for, uuid5
-from pulse_ingest.event_time import EventTimeRejected, TimeRules, resolve_event_time
+from pulse_ingest.event_time import EventTimeRejected, RequestTime
 from pulse_ingest.rejections import Rejection, message_id_of
 from pulse_ingest.segment import as_utc
 
@@ -76,11 +76,8 @@ class SentrySessionsItem(msgspec.Struct):
 
 
 @dataclass(frozen=True)
-class SessionContext:
+class SessionContext(RequestTime):
     project: str
-    received_at: datetime
-    sent_at: datetime | None
-    rules: TimeRules
 
 
 @cache
@@ -107,11 +104,12 @@ def session_update_from(index: int, wire: SessionUpdateWire, ctx: SessionContext
         return Rejection(index, wire.sid, "missing_release", "attrs.release is required")
     started = as_utc(wire.started)
     assert started is not None
+    client_time = as_utc(wire.timestamp) or started
     try:
-        timestamp = resolve_event_time(as_utc(wire.timestamp) or started, ctx.sent_at, ctx.received_at, ctx.rules)
+        timestamp = ctx.clock.event_time(client_time)
     except EventTimeRejected as exc:
         return Rejection(index, wire.sid, exc.code, str(exc))
-    drift = timestamp.timestamp - (timestamp.original or timestamp.timestamp)
+    drift = timestamp - client_time
     distinct_id = str(wire.did).strip() or None if wire.did is not None else None
     return SessionUpdated(
         # A retried update is the same update: its id derives from the session and its state as the client sent
@@ -127,7 +125,7 @@ def session_update_from(index: int, wire: SessionUpdateWire, ctx: SessionContext
         distinct_id=distinct_id,
         init=wire.init,
         started=started + drift,
-        timestamp=timestamp.timestamp,
+        timestamp=timestamp,
         status=wire.status,
         errors=wire.errors,
         duration_s=wire.duration,
@@ -148,8 +146,10 @@ def aggregate_from(index: int, wire: AggregateWire, ctx: SessionContext) -> Sess
     release = (wire.attrs.release or "").strip() if wire.attrs else ""
     if not release:
         return Rejection(index, wire.message_id, "missing_release", "attrs.release is required")
+    started_at = as_utc(wire.started)
+    assert started_at is not None  # a required field
     try:
-        started = resolve_event_time(as_utc(wire.started), ctx.sent_at, ctx.received_at, ctx.rules).timestamp
+        started = ctx.clock.event_time(started_at)
     except EventTimeRejected as exc:
         return Rejection(index, wire.message_id, exc.code, str(exc))
     return SessionsAggregated(

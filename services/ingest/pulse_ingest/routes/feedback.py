@@ -45,11 +45,11 @@ async def post_feedback(request: Request) -> JSONResponse:
     check_count(settings, "responses", len(body.responses))
     project = await authorize(request, presented_write_key(request, body.writeKey), cost=len(body.responses))
     ctx = FeedbackContext(
-        project,
-        received_at,
-        as_utc(body.sentAt),
-        rules(settings, settings.feedback_horizon_days),
-        settings.max_event_bytes,
+        project=project,
+        received_at=received_at,
+        sent_at=as_utc(body.sentAt),
+        rules=rules(settings, settings.feedback_horizon_days),
+        max_event_bytes=settings.max_event_bytes,
     )
     outcomes = [_outcome(i, build_feedback(i, bytes(r), ctx)) for i, r in enumerate(body.responses)]
     return await settle(request, project, STREAM, outcomes, received_at)

@@ -60,7 +60,12 @@ def _outcome(index: int, built: SessionUpdated | SessionsAggregated | Rejection)
 
 def _context(request: Request, project: str, received_at: datetime, sent_at: datetime | None) -> SessionContext:
     settings = settings_of(request)
-    return SessionContext(project, received_at, as_utc(sent_at), rules(settings, settings.session_horizon_days))
+    return SessionContext(
+        project=project,
+        received_at=received_at,
+        sent_at=as_utc(sent_at),
+        rules=rules(settings, settings.session_horizon_days),
+    )
 
 
 async def post_sessions(request: Request) -> JSONResponse:
