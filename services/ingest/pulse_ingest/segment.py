@@ -15,7 +15,7 @@ from pulse_common.events import UsageType
 from pulse_common.identity import ProjectEventIds
 from pulse_ingest.event_time import EventTimeRejected, RequestTime, TimeRules
 from pulse_ingest.rejections import Rejection, message_id_of, too_large
-from pulse_ingest.usage_record import UsageRecord
+from pulse_ingest.usage_record import USAGE_SCHEMA_VERSION, UsageRecord
 
 Identifier = str | int
 
@@ -159,25 +159,27 @@ def _from_message(
         except EventTimeRejected as exc:
             return Rejection(index, message.message_id, exc.code, str(exc))
     message_id = message.message_id
+    # By position, in UsageRecord's field order (see there why).
     return UsageRecord(
-        event_id=str(uuid.uuid4()) if message_id is None else request.event_ids.of(message_id),
-        project=request.project,
-        received_at=request.received_at,
-        type=kind,
-        name=name,
-        message_id=message_id,
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        distinct_id=distinct_id,
-        timestamp=timestamp,
-        original_timestamp=client_time,
-        sent_at=request.sent_at,
-        properties=message.properties or {},
-        traits=message.traits or {},
-        context=_merged(request.context, message.context),
-        integrations=_merged(request.integrations, message.integrations),
-        group_id=_text(message.group_id),
-        previous_id=_text(message.previous_id),
+        USAGE_SCHEMA_VERSION,
+        str(uuid.uuid4()) if message_id is None else request.event_ids.of(message_id),  # event_id
+        request.project,
+        request.received_at,
+        kind,  # type
+        name,
+        message_id,
+        user_id,
+        anonymous_id,
+        distinct_id,
+        timestamp,
+        client_time,  # original_timestamp
+        request.sent_at,
+        message.properties or {},
+        message.traits or {},
+        _merged(request.context, message.context),
+        _merged(request.integrations, message.integrations),
+        _text(message.group_id),
+        _text(message.previous_id),
     )
 
 
