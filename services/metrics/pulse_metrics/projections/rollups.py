@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pulse_common.periods import Interval, period_start
 
@@ -72,6 +72,19 @@ def cohort_periods(days: Iterable[date]) -> tuple[list[CohortPeriod], list[Cohor
 
 def days_between(first: date | None, later: date | None) -> int | None:
     return (later - first).days if first is not None and later is not None else None
+
+
+def add_difference(
+    counter: Counter[Any], prefix: tuple[Any, ...], before: Iterable[tuple[Any, ...]], after: Iterable[tuple[Any, ...]]
+) -> None:
+    """Count ``prefix + item`` once less for each item only ``before``, once more for each only ``after`` (items are
+    distinct on each side): a contribution after minus before, touching only what changed, so a user with a long
+    history who gains a day changes two or three keys, not all of them twice."""
+    old, new = set(before), set(after)
+    for item in old - new:
+        counter[(*prefix, *item)] -= 1
+    for item in new - old:
+        counter[(*prefix, *item)] += 1
 
 
 @dataclass(frozen=True)
@@ -125,16 +138,12 @@ class RollupChanges:
         user is in a cohort only then."""
         if set(before) == set(after) and before_new == after_new:
             return
-        for days, new, sign in ((before, before_new, -1), (after, after_new, +1)):
-            for day, previous in links(days, new=new):
-                self.activity_links[(project, day, previous)] += sign
-            if not new:
-                continue
-            active, last = cohort_periods(days)
-            for interval, cohort, period in active:
-                self.cohort_active[(project, interval, cohort, period)] += sign
-            for interval, cohort, period in last:
-                self.cohort_last[(project, interval, cohort, period)] += sign
+        key = (project,)
+        add_difference(self.activity_links, key, links(before, new=before_new), links(after, new=after_new))
+        active_before, last_before = cohort_periods(before) if before_new else ([], [])
+        active_after, last_after = cohort_periods(after) if after_new else ([], [])
+        add_difference(self.cohort_active, key, active_before, active_after)
+        add_difference(self.cohort_last, key, last_before, last_after)
 
     def change_feature_days(
         self,
@@ -149,9 +158,9 @@ class RollupChanges:
         """A user's days of use of a feature went from ``before`` to ``after`` (``*_new``: as for active days)."""
         if set(before) == set(after) and before_new == after_new:
             return
-        for days, new, sign in ((before, before_new, -1), (after, after_new, +1)):
-            for day, previous in links(days, new=new):
-                self.feature_links[(project, feature, day, previous)] += sign
+        add_difference(
+            self.feature_links, (project, feature), links(before, new=before_new), links(after, new=after_new)
+        )
 
     def change_adoption_delay(self, project: str, feature: str, before: int | None, after: int | None) -> None:
         """A user's days-to-adopt of a feature went from ``before`` to ``after`` (None: not an adopter)."""
