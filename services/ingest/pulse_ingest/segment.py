@@ -36,9 +36,22 @@ class SegmentMessage(msgspec.Struct, rename="camel", gc=False):
     previous_id: Identifier | None = None
 
 
-class SegmentBatch(msgspec.Struct):
-    batch: list[msgspec.Raw]
+class SegmentBatch(msgspec.Struct, gc=False):
+    """A batch request decoded whole, every message typed: the common case, in one pass over the body."""
+
+    batch: list[SegmentMessage]
     writeKey: str | None = None  # noqa: N815 - Segment's field name
+    sentAt: datetime | None = None  # noqa: N815
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+
+
+class SegmentRawBatch(msgspec.Struct):
+    """The same request with each message kept as its bytes: when a message does not decode (it is refused alone),
+    for the bytes of a refused message (its dead letter), and for the sizes of the messages of a large body."""
+
+    batch: list[msgspec.Raw]
+    writeKey: str | None = None  # noqa: N815
     sentAt: datetime | None = None  # noqa: N815
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
@@ -62,18 +75,34 @@ def _message_decoder() -> msgspec.json.Decoder[SegmentMessage]:
     return msgspec.json.Decoder(SegmentMessage)
 
 
-class _TypedBatch(msgspec.Struct, gc=False):
-    batch: list[SegmentMessage]
+@cache
+def _batch_decoder() -> msgspec.json.Decoder[SegmentBatch]:
+    return msgspec.json.Decoder(SegmentBatch)
 
 
 @cache
-def _typed_batch_decoder() -> msgspec.json.Decoder[_TypedBatch]:
-    return msgspec.json.Decoder(_TypedBatch)
+def _raw_batch_decoder() -> msgspec.json.Decoder[SegmentRawBatch]:
+    return msgspec.json.Decoder(SegmentRawBatch)
+
+
+def decode_batch(body: bytes) -> SegmentBatch | SegmentRawBatch:
+    """The request, typed when every message decodes, else with each message as its bytes.
+
+    Raises ``msgspec.DecodeError`` / ``ValidationError`` (or ``RecursionError``) when the body is no Segment batch.
+    """
+    try:
+        return _batch_decoder().decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return _raw_batch_decoder().decode(body)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
     """Segment timestamps are ISO 8601; one without an offset is taken as UTC."""
-    if value is None or value.tzinfo is UTC:  # msgspec gives UTC itself for "Z" and "+00:00"
+    return None if value is None else in_utc(value)
+
+
+def in_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # msgspec gives UTC itself for "Z" and "+00:00"
         return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -111,22 +140,24 @@ def _build(index: int, raw: bytes, request: RequestContext, call_type: UsageType
     return _from_message(index, message, request, call_type)
 
 
-def build_batch(raw_messages: list[msgspec.Raw], body: bytes, request: RequestContext) -> list[UsageRecord | Rejection]:
-    """Every message of a batch. The whole batch is decoded in one typed pass when it is valid (the common case);
-    only a batch holding a bad message is decoded message by message, so the bad one is refused alone."""
-    try:
-        messages = _typed_batch_decoder().decode(body).batch
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        return [build_usage_event(i, bytes(raw), request) for i, raw in enumerate(raw_messages)]
-    # No message can exceed the per-event limit when the whole body is within it.
-    check_sizes = len(body) > request.max_event_bytes
+def build_batch(
+    decoded: SegmentBatch | SegmentRawBatch, body: bytes, request: RequestContext
+) -> list[UsageRecord | Rejection]:
+    """Every message of a batch request (``decode_batch``'s answer for ``body``). A batch holding a message that does
+    not decode is built message by message, so the bad one is refused alone."""
+    if isinstance(decoded, SegmentRawBatch):
+        return [build_usage_event(i, bytes(raw), request) for i, raw in enumerate(decoded.batch)]
+    limit = request.max_event_bytes
+    # The messages' own bytes, decoded only when needed: no message can exceed the limit when the body is within it.
+    raw_messages = _raw_batch_decoder().decode(body).batch if len(body) > limit else None
     outcomes: list[UsageRecord | Rejection] = []
-    for index, message in enumerate(messages):
-        if check_sizes and len(raw_messages[index]) > request.max_event_bytes:
+    for index, message in enumerate(decoded.batch):
+        if raw_messages is not None and len(raw_messages[index]) > limit:
             outcomes.append(build_usage_event(index, bytes(raw_messages[index]), request))
             continue
         outcome = _from_message(index, message, request, None)
-        if isinstance(outcome, Rejection):
+        if isinstance(outcome, Rejection):  # its dead letter carries the message as sent
+            raw_messages = raw_messages or _raw_batch_decoder().decode(body).batch
             outcome = replace(outcome, payload=bytes(raw_messages[index]))
         outcomes.append(outcome)
     return outcomes
@@ -135,6 +166,7 @@ def build_batch(raw_messages: list[msgspec.Raw], body: bytes, request: RequestCo
 def _from_message(
     index: int, message: SegmentMessage, request: RequestContext, call_type: UsageType | None
 ) -> UsageRecord | Rejection:
+    # Runs once per event: the optional fields are looked at only when present.
     kind = call_type or message.type
     if kind is None:
         return Rejection(index, message.message_id, "invalid_event", "Object missing required field `type`")
@@ -146,14 +178,17 @@ def _from_message(
     name = raw_name.strip() or None if raw_name else None
     if kind == "track" and name is None:
         return Rejection(index, message.message_id, "missing_event", "event is required for a track call")
-    if kind == "alias" and _text(message.previous_id) is None:
+    previous_id = None if message.previous_id is None else _text(message.previous_id)
+    if kind == "alias" and previous_id is None:
         return Rejection(index, message.message_id, "missing_previous_id", "previousId is required for an alias call")
-    if kind == "group" and _text(message.group_id) is None:
+    group_id = None if message.group_id is None else _text(message.group_id)
+    if kind == "group" and group_id is None:
         return Rejection(index, message.message_id, "missing_group_id", "groupId is required for a group call")
-    client_time = as_utc(message.timestamp)
+    client_time = message.timestamp
     if client_time is None:
         timestamp = request.received_at
     else:
+        client_time = in_utc(client_time)
         try:
             timestamp = request.clock.event_time(client_time)
         except EventTimeRejected as exc:
@@ -176,10 +211,10 @@ def _from_message(
         request.sent_at,
         message.properties or {},
         message.traits or {},
-        _merged(request.context, message.context),
-        _merged(request.integrations, message.integrations),
-        _text(message.group_id),
-        _text(message.previous_id),
+        _merged(request.context, message.context) if request.context else message.context or {},
+        _merged(request.integrations, message.integrations) if request.integrations else message.integrations or {},
+        group_id,
+        previous_id,
     )
 
 

@@ -18,7 +18,15 @@ from pulse_ingest.auth import presented_write_key
 from pulse_ingest.body import check_media_type, read_body
 from pulse_ingest.pipeline import Accepted, Outcome, may_hold_nul
 from pulse_ingest.routes.intake import JSON_MEDIA_TYPES, authorize, check_count, rules, settings_of, settle
-from pulse_ingest.segment import RequestContext, SegmentBatch, as_utc, build_batch, build_usage_event
+from pulse_ingest.segment import (
+    RequestContext,
+    SegmentBatch,
+    SegmentRawBatch,
+    as_utc,
+    build_batch,
+    build_usage_event,
+    decode_batch,
+)
 from pulse_ingest.usage_record import UsageRecord
 
 STREAM = "usage"
@@ -29,11 +37,6 @@ class SegmentSingle(msgspec.Struct):
 
     writeKey: str | None = None  # noqa: N815 - Segment's field name
     sentAt: datetime | None = None  # noqa: N815
-
-
-@cache
-def _batch_decoder() -> msgspec.json.Decoder[SegmentBatch]:
-    return msgspec.json.Decoder(SegmentBatch)
 
 
 @cache
@@ -79,7 +82,7 @@ def _context(
     project: str,
     received_at: datetime,
     sent_at: datetime | None,
-    batch: SegmentBatch | None = None,
+    batch: SegmentBatch | SegmentRawBatch | None = None,
 ) -> RequestContext:
     settings = settings_of(request)
     return RequestContext(
@@ -114,7 +117,7 @@ async def post_batch(request: Request) -> JSONResponse:
     check_media_type(request, JSON_MEDIA_TYPES)
     raw = await read_body(request, settings.max_request_bytes)
     try:
-        body = _batch_decoder().decode(raw)
+        body = decode_batch(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_body", f"the body is not a Segment batch: {exc}") from exc
     check_count(settings, "batch", len(body.batch))
@@ -122,7 +125,7 @@ async def post_batch(request: Request) -> JSONResponse:
     context = _context(request, project, received_at, body.sentAt, body)
     outcomes: list[Outcome] = [
         _accepted(index, outcome) if isinstance(outcome, UsageRecord) else outcome
-        for index, outcome in enumerate(build_batch(body.batch, raw, context))
+        for index, outcome in enumerate(build_batch(body, raw, context))
     ]
     return await settle(request, project, STREAM, outcomes, received_at, may_hold_nul=may_hold_nul(raw))
 
