@@ -3,7 +3,6 @@ publish accepted events and dead letters for rejected ones, wait for the broker,
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
@@ -18,8 +17,7 @@ from pulse_ingest.recent import RecentEventIds
 from pulse_ingest.rejections import Rejection
 
 
-@dataclass(slots=True)  # one per accepted event: a frozen dataclass costs ~4x more to build
-class Accepted:
+class Accepted(msgspec.Struct, gc=False):  # one per accepted event: built in C, ~3x cheaper than a slots dataclass
     """An event encoded for its topic, with the client's messageId (if any) for the receipt."""
 
     index: int
@@ -77,6 +75,7 @@ class IngestPipeline:
         messages: dict[str, list[tuple[bytes, bytes]]] = defaultdict(list)
         in_request: set[str] = set()  # the dedup keys of this request's accepted events
         recent = self._recent
+        seen_before = recent.among({o.dedup_key for o in outcomes if isinstance(o, Accepted) and o.dedup_key})
         for outcome in outcomes:
             if isinstance(outcome, Rejection):
                 receipt.rejected.append(outcome)
@@ -88,7 +87,7 @@ class IngestPipeline:
                 continue
             dedup_key = outcome.dedup_key
             if dedup_key is not None:
-                if dedup_key in in_request or dedup_key in recent:
+                if dedup_key in in_request or dedup_key in seen_before:
                     receipt.duplicates.append({"index": outcome.index, "messageId": outcome.message_id})
                     continue
                 in_request.add(dedup_key)

@@ -20,6 +20,10 @@ class RecentEventIds:
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._current or event_id in self._previous
 
+    def among(self, event_ids: set[str]) -> set[str]:
+        """Which of ``event_ids`` were remembered: two C-level set intersections for a whole request."""
+        return (event_ids & self._current) | (event_ids & self._previous)
+
     def __len__(self) -> int:
         return len(self._current | self._previous)
 
