@@ -3,7 +3,8 @@
 aiokafka keeps at most one batch per partition in flight, and ``send_batch`` waits for the previous one to drain,
 so one small batch per request and partition would serialise concurrent requests. Instead, requests are grouped:
 each partition has a queue; one drainer per partition sends everything queued so far as one batch (several when
-it is large) and settles the waiting requests when the broker acknowledges it.
+it is large) and settles the waiting requests when the broker acknowledges it. A request waits on one future,
+settled once every partition it wrote to is acknowledged.
 """
 
 import asyncio
@@ -12,9 +13,11 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Histogram
 
 from pulse_common.kafka import KeyPartitioner
@@ -28,10 +31,29 @@ class BrokerUnavailable(RuntimeError):
     """The broker did not acknowledge every event in time: nothing may be reported as accepted."""
 
 
+class _Waiter:
+    """One request's wait: its future, and how many of its partitions the broker has yet to acknowledge."""
+
+    __slots__ = ("future", "unacknowledged")
+
+    def __init__(self, future: asyncio.Future[None], partitions: int) -> None:
+        self.future = future
+        self.unacknowledged = partitions
+
+    def acknowledged(self) -> None:
+        self.unacknowledged -= 1
+        if not self.unacknowledged and not self.future.done():
+            self.future.set_result(None)
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
 @dataclass
 class _PartitionQueue:
-    # Each request's messages with the future it waits on; a request that gave up (timed out) is skipped.
-    entries: list[tuple[asyncio.Future[None], list[Message]]] = field(default_factory=list)
+    # Each request's messages with its waiter; a request that gave up (timed out) is skipped.
+    entries: list[tuple[_Waiter, list[Message]]] = field(default_factory=list)
     draining: bool = False
 
 
@@ -56,8 +78,14 @@ class Publisher:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
-                waiters = [await self._enqueue(topic, items) for topic, items in messages.items() if items]
-                await asyncio.gather(*(w for group in waiters for w in group))
+                grouped = [
+                    (topic, await self._by_partition(topic, items)) for topic, items in messages.items() if items
+                ]
+                waiter = _Waiter(asyncio.get_running_loop().create_future(), sum(len(g) for _, g in grouped))
+                for topic, by_partition in grouped:
+                    for partition, items in by_partition.items():
+                        self._enqueue(topic, partition, waiter, items)
+                await waiter.future
         except (KafkaError, TimeoutError) as exc:
             self._observe("failed", started)
             log.warning("the broker did not acknowledge %d messages: %r", count, exc)
@@ -68,42 +96,35 @@ class Publisher:
         if self._duration is not None:
             self._duration.labels(outcome).observe(time.perf_counter() - started)
 
-    async def _enqueue(self, topic: str, messages: Sequence[Message]) -> list[asyncio.Future[None]]:
+    async def _by_partition(self, topic: str, messages: Sequence[Message]) -> dict[int, list[Message]]:
         partitions = sorted(await self._producer.partitions_for(topic))
-        by_partition = self._partitioner.group(messages, partitions)
-        loop = asyncio.get_running_loop()
-        waiters = []
-        for partition, items in by_partition.items():
-            queue = self._queues[(topic, partition)]
-            waiter: asyncio.Future[None] = loop.create_future()
-            queue.entries.append((waiter, items))
-            waiters.append(waiter)
-            if not queue.draining:
-                queue.draining = True
-                drainer = asyncio.create_task(self._drain(topic, partition, queue))
-                self._drainers.add(drainer)
-                drainer.add_done_callback(self._drainers.discard)
-        return waiters
+        return self._partitioner.group(messages, partitions)
+
+    def _enqueue(self, topic: str, partition: int, waiter: _Waiter, items: list[Message]) -> None:
+        queue = self._queues[(topic, partition)]
+        queue.entries.append((waiter, items))
+        if not queue.draining:
+            queue.draining = True
+            drainer = asyncio.create_task(self._drain(topic, partition, queue))
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
 
     async def _drain(self, topic: str, partition: int, queue: _PartitionQueue) -> None:
         """Send what is queued as one batch, settle its waiters, and repeat until the queue is empty."""
         try:
             while queue.entries:
                 entries, queue.entries = queue.entries, []
-                live = [(waiter, items) for waiter, items in entries if not waiter.done()]
+                live = [(waiter, items) for waiter, items in entries if not waiter.future.done()]
                 if not live:
                     continue
-                waiters = [waiter for waiter, _ in live]
                 try:
                     await self._send(topic, partition, [m for _, items in live for m in items])
                 except Exception as exc:
-                    for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_exception(exc)
+                    for waiter, _ in live:
+                        waiter.failed(exc)
                     continue
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                for waiter, _ in live:
+                    waiter.acknowledged()
         finally:
             queue.draining = False
 
@@ -112,12 +133,18 @@ class Publisher:
         batch = self._producer.create_batch()
         for key, value in messages:
             if batch.append(key=key, value=value, timestamp=None) is None:
-                acks.append(await self._producer.send_batch(batch, topic, partition=partition))
+                acks.append(await self._send_batch(batch, topic, partition))
                 batch = self._producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     raise KafkaError(f"a message of {len(value)} bytes does not fit in an empty batch")
-        acks.append(await self._producer.send_batch(batch, topic, partition=partition))
+        acks.append(await self._send_batch(batch, topic, partition))
         await asyncio.gather(*acks)
+
+    async def _send_batch(self, batch: BatchBuilder, topic: str, partition: int) -> asyncio.Future[Any]:
+        # Closed: the batch is complete, so aiokafka sends it at once instead of lingering for more messages.
+        batch.close()
+        ack: asyncio.Future[Any] = await self._producer.send_batch(batch, topic, partition=partition)
+        return ack
 
     async def check(self) -> None:
         """Readiness: the broker answers a metadata request."""
