@@ -145,6 +145,45 @@ async def test_each_bad_event_is_rejected_with_its_code_and_its_good_neighbours_
     assert any(b'"blob"' in letter.payload for letter in letters if letter.code == "event_too_large")
 
 
+async def test_a_refused_message_of_a_well_formed_batch_is_dead_lettered_as_sent(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    # Every message decodes, so the batch is built from one typed pass; the refused one's bytes are its own.
+    project = await new_project(pool)
+    refused = b'{"type":"track","event":"x",  "messageId":"no-id","properties":{"n":1.50}}'
+    body = b'{"writeKey":"%s","batch":[%s,%s]}' % (
+        project.write_key.encode(),
+        json.dumps(track("kept")).encode(),
+        refused,
+    )
+    async with ingest_client(settings.dsn, settings.kafka_bootstrap) as client:
+        response = await client.post("/v1/batch", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert (receipt["accepted"], [(r["index"], r["code"]) for r in receipt["rejected"]]) == (
+        1,
+        [(1, "missing_identity")],
+    )
+    [letter] = await events_on(settings.kafka_bootstrap, topics.DEADLETTER, project.project, 1)
+    assert (letter.code, letter.payload) == ("missing_identity", refused)
+
+
+async def test_in_a_large_well_formed_batch_only_the_oversized_message_is_refused(
+    settings: CommonSettings, pool: asyncpg.Pool
+) -> None:
+    project = await new_project(pool)
+    batch = [track(f"fits-{i}", properties={"pad": "y" * 20_000}) for i in range(3)]
+    batch.insert(1, track("over", properties={"pad": "z" * 33_000}))
+    async with ingest_client(settings.dsn, settings.kafka_bootstrap) as client:
+        response = await client.post("/v1/batch", json={"writeKey": project.write_key, "batch": batch})
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert receipt["accepted"] == 3
+    assert [(r["index"], r["messageId"], r["code"]) for r in receipt["rejected"]] == [(1, "over", "event_too_large")]
+    published = await events_on(settings.kafka_bootstrap, topics.USAGE, project.project, 3)
+    assert sorted(e.message_id for e in published) == ["fits-0", "fits-1", "fits-2"]
+
+
 async def test_duplicates_within_a_request_and_of_recent_requests_are_reported_not_published(
     settings: CommonSettings, pool: asyncpg.Pool
 ) -> None:
