@@ -4,6 +4,7 @@ restarts, poison messages, group rebalancing and a log that was recreated."""
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -210,6 +211,38 @@ async def test_two_consumers_racing_on_the_same_partitions_apply_each_event_once
             lambda seen: seen >= 600,
         )
         assert one.runner.stats.applied + two.runner.stats.applied == 300
+
+
+class GatedDailyEvents(DailyEventsProjection):
+    """Daily counts whose first batch waits at a gate, inside its transaction, until the test opens it."""
+
+    def __init__(self, pool: asyncpg.Pool, *, topic: str) -> None:
+        super().__init__(pool, topic=topic)
+        self.waiting = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def apply(self, conn: Any, events: Any) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+        await super().apply(conn, events)
+
+
+async def test_a_batch_fetched_across_a_seek_is_fetched_again_and_every_event_counts_once(
+    settings: CommonSettings, pool: asyncpg.Pool, project: CreatedProject
+) -> None:
+    topic = await create_topic(settings.kafka_bootstrap, partitions=2)
+    projection = GatedDailyEvents(pool, topic=topic)
+    async with running(settings, pool, topic, group="refetch", projection=projection) as run:
+        await produce_events(settings.kafka_bootstrap, topic, make_events(project.project, 200, users=20))
+        await asyncio.wait_for(projection.waiting.wait(), 30)
+        await asyncio.sleep(0.5)  # the next batch is fetched and decoded meanwhile
+        # What a rebalance does: every assigned partition sought to its stored offset, the batch under way uncommitted.
+        await run.runner.seek_to_stored_offsets(set(run.consumer.assignment()))
+        projection.gate.set()
+        await wait_total(pool, project.project, 200)
+        assert run.runner.stats.refetched >= 1
+        assert run.runner.stats.applied == 200
+    assert sum((await stored_offsets(pool, topic)).values()) == 200
 
 
 async def test_a_recreated_topic_is_detected_and_consumed_from_its_beginning(

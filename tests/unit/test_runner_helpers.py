@@ -1,4 +1,4 @@
-"""The runner's pure helpers: keeping each claimed event once, and the next offset per partition."""
+"""The runner's pure helpers: keeping each new event once, and the next offset per partition."""
 
 import uuid
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from pulse_common.runner.projection import SourceRecord
-from pulse_common.runner.runner import _next_offsets, first_of_each
+from pulse_common.runner.runner import _next_offsets, first_new
 
 A, B, C, D = (uuid.UUID(int=n) for n in (1, 2, 3, 4))
 
@@ -18,25 +18,25 @@ class Ev:
 
 
 @pytest.mark.parametrize(
-    ("events", "claimed", "expected"),
+    ("events", "claimed_before", "expected"),
     [
         pytest.param([], set(), [], id="empty"),
-        pytest.param([Ev(A, "a1")], set(), [], id="unclaimed-dropped"),
-        pytest.param([Ev(A, "a1")], {A}, ["a1"], id="claimed-kept"),
-        pytest.param([Ev(A, "a1"), Ev(A, "a2"), Ev(A, "a3")], {A}, ["a1"], id="repeats-dropped-first-kept"),
+        pytest.param([Ev(A, "a1")], {A}, [], id="claimed-before-dropped"),
+        pytest.param([Ev(A, "a1")], set(), ["a1"], id="new-kept"),
+        pytest.param([Ev(A, "a1"), Ev(A, "a2"), Ev(A, "a3")], set(), ["a1"], id="repeats-dropped-first-kept"),
         pytest.param(
             [Ev(A, "a1"), Ev(B, "b1"), Ev(A, "a2"), Ev(C, "c1"), Ev(B, "b2"), Ev(D, "d1")],
-            {A, B, D},
+            {C},
             ["a1", "b1", "d1"],
             id="mixed-order-kept",
         ),
-        pytest.param([Ev(B, "b1"), Ev(A, "a1")], {A, B}, ["b1", "a1"], id="batch-order-not-id-order"),
-        pytest.param([Ev(A, "a1")], {A, B, C}, ["a1"], id="claims-for-absent-ids-ignored"),
-        pytest.param([Ev(C, "c1"), Ev(C, "c2")], {A}, [], id="unclaimed-repeats-dropped"),
+        pytest.param([Ev(B, "b1"), Ev(A, "a1")], set(), ["b1", "a1"], id="batch-order-not-id-order"),
+        pytest.param([Ev(A, "a1")], {B, C}, ["a1"], id="claims-of-absent-ids-ignored"),
+        pytest.param([Ev(C, "c1"), Ev(C, "c2")], {C}, [], id="claimed-before-repeats-dropped"),
     ],
 )
-def testfirst_of_each(events: list[Ev], claimed: set[uuid.UUID], expected: list[str]) -> None:
-    assert [e.label for e in first_of_each(events, claimed)] == expected
+def test_first_new(events: list[Ev], claimed_before: set[uuid.UUID], expected: list[str]) -> None:
+    assert [e.label for e in first_new(events, {i.int for i in claimed_before})] == expected
 
 
 def _record(topic: str, partition: int, offset: int) -> SourceRecord:
@@ -60,4 +60,7 @@ def _record(topic: str, partition: int, offset: int) -> SourceRecord:
     ],
 )
 def test_next_offsets(positions: list[tuple[str, int, int]], expected: dict[tuple[str, int], int]) -> None:
-    assert _next_offsets([_record(*p) for p in positions]) == expected
+    batch: dict[tuple[str, int], list[SourceRecord]] = {}
+    for topic, partition, offset in positions:
+        batch.setdefault((topic, partition), []).append(_record(topic, partition, offset))
+    assert _next_offsets(batch) == expected

@@ -8,13 +8,13 @@ stored in Postgres.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
-from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -34,11 +34,15 @@ from pulse_common.telemetry.catalog import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A fetched batch: each (topic, partition)'s records, in offset order.
+Batch = dict[tuple[str, int], list[SourceRecord]]
 
 
 # Conflicts with a concurrent transaction, resolved by trying again; anything else ends the runner.
 _TRANSIENT_DATABASE_ERRORS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 _TRANSIENT_ATTEMPTS = 3
+# Records decoded between two chances for the transaction under way to go on (~0.5 ms of work here).
+_DECODE_SLICE = 256
 # How long the advisory Kafka commit after a batch may take before the runner goes on without it.
 _ADVISORY_COMMIT_TIMEOUT_S = 5.0
 # The database went away (connection killed, server restarting): the transaction is lost whole, so the batch is
@@ -69,6 +73,16 @@ class BatchResult:
     next_offsets: dict[tuple[str, int], int]
 
 
+@dataclass(frozen=True)
+class Fetched(Generic[E]):
+    """A fetched batch, decoded ahead of its transaction: each record's event, or why it can never be processed."""
+
+    records: Batch
+    decoded: dict[tuple[str, int], list[E | UndecodableMessage]]
+    fetched_at: datetime
+    seeks: int  # the runner's seek count when the fetch began: a batch fetched across a seek is dropped
+
+
 @dataclass
 class RunnerStats:
     batches: int = 0
@@ -77,6 +91,7 @@ class RunnerStats:
     below_stored_offset: int = 0
     dead_lettered: int = 0
     logs_restarted: int = 0
+    refetched: int = 0  # batches dropped because a seek came while they were fetched, then fetched again
     assignments: list[frozenset[tuple[str, int]]] = field(default_factory=list)
 
 
@@ -141,55 +156,117 @@ class ProjectionRunner(Generic[E]):
         self._broker_last_seen = time.monotonic()
         self._after_db_commit = after_db_commit
         self._last_caught_up_mark = 0.0
+        self._seeks = 0  # how many times partitions were sought to a position since the runner began
+        self._ahead: asyncio.Task[Fetched[E]] | None = None  # the next batch, fetched while one is applied
 
     @property
     def name(self) -> str:
         return self.projection.name
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; the batch under way is finished first."""
+        """Consume until ``stop`` is set; the batch under way is finished first.
+
+        While a batch is applied, the next one is fetched and decoded: Python's share of the work overlaps the
+        transaction's wait for Postgres. The fetch begins once the batch's claims are on their way, so the
+        transaction's first round trips do not wait behind it. A batch fetched across a seek (an assignment, a
+        restarted log) is dropped, and every assigned partition is sought to its stored offset again, so no record
+        is ever passed over.
+        """
         self._consumer.subscribe(list(self.projection.topics), listener=_SeekToStoredOffsets(self))
-        while not stop.is_set():
-            fetched_at = datetime.now(UTC)
-            try:
-                batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
-            except OffsetOutOfRangeError as exc:
-                await self._recover_out_of_range(exc.args[0] if exc.args else {})
+        try:
+            while not stop.is_set():
+                fetching, self._ahead = self._ahead or asyncio.create_task(self._fetch()), None
+                try:
+                    fetched = await fetching
+                except OffsetOutOfRangeError as exc:
+                    await self._recover_out_of_range(exc.args[0] if exc.args else {})
+                    continue
+                except NoOffsetForPartitionError as exc:
+                    # The fetcher raced our seek on assignment; positions come from Postgres, never from Kafka.
+                    unpositioned = {tp for tp in exc.args if isinstance(tp, TopicPartition)}
+                    await self.seek_to_stored_offsets(unpositioned or set(self._consumer.assignment()))
+                    continue
+                await self._restart_shortened_logs(skip=set(fetched.records))
+                if fetched.seeks != self._seeks:
+                    self.stats.refetched += 1
+                    await self._seek_assigned_to_stored()
+                    continue
+                if fetched.records:
+                    self._broker_last_seen = time.monotonic()
+                    await self._apply(fetched)
+                else:
+                    await self._mark_caught_up(fetched.fetched_at)
+                    await self._check_broker()
+        finally:
+            if self._ahead is not None:
+                self._ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await self._ahead
+                self._ahead = None
+
+    def _fetch_ahead(self) -> None:
+        """Begin fetching the next batch (once per batch applied; a retried transaction asks again)."""
+        if self._ahead is None:
+            self._ahead = asyncio.create_task(self._fetch())
+
+    async def _fetch(self) -> "Fetched[E]":
+        """The next records of each assigned partition, each decoded (or why it cannot be)."""
+        seeks, fetched_at = self._seeks, datetime.now(UTC)
+        batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms, max_records=self._max_records)
+        records: Batch = {}
+        decoded: dict[tuple[str, int], list[E | UndecodableMessage]] = {}
+        decode = self.projection.decode
+        for tp, messages in batches.items():
+            if not messages:
                 continue
-            except NoOffsetForPartitionError as exc:
-                # The fetcher raced our seek on assignment; positions come from Postgres, never from Kafka.
-                unpositioned = {tp for tp in exc.args if isinstance(tp, TopicPartition)}
-                await self.seek_to_stored_offsets(unpositioned or set(self._consumer.assignment()))
-                continue
-            records = [
-                SourceRecord(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
-                for messages in batches.values()
-                for m in messages
+            partition_records = [
+                SourceRecord(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp) for m in messages
             ]
-            await self._restart_shortened_logs(skip={(r.topic, r.partition) for r in records})
-            if records:
-                self._broker_last_seen = time.monotonic()
-                await self._apply(records, fetched_at)
-            else:
-                await self._mark_caught_up(fetched_at)
-                await self._check_broker()
+            outcomes: list[E | UndecodableMessage] = []
+            for record in partition_records:
+                try:
+                    outcomes.append(decode(record))
+                except UndecodableMessage as exc:
+                    outcomes.append(exc)
+                if len(outcomes) % _DECODE_SLICE == 0:
+                    # Let the batch being applied go on as soon as Postgres answers it: that is the overlap.
+                    await asyncio.sleep(0)
+            records[(tp.topic, tp.partition)] = partition_records
+            decoded[(tp.topic, tp.partition)] = outcomes
+        return Fetched(records, decoded, fetched_at, seeks)
 
     async def seek_to_stored_offsets(self, assigned: set[TopicPartition]) -> None:
-        keys = [(tp.topic, tp.partition) for tp in assigned]
+        stored = await self._seek_to_stored(assigned)
+        self.stats.assignments.append(frozenset(stored))
+        log.info("%s: assigned %s at stored offsets %s", self.name, sorted(stored), stored)
+
+    async def _seek_assigned_to_stored(self) -> None:
+        """After dropping a batch fetched across a seek: fetch every assigned partition from its stored offset."""
+        stored = await self._seek_to_stored(set(self._consumer.assignment()))
+        log.info("%s: a batch was fetched across a seek; fetching again from stored offsets %s", self.name, stored)
+
+    async def _seek_to_stored(self, partitions: set[TopicPartition]) -> dict[tuple[str, int], int]:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
         stored = await self._while_database_away(
             "reading the stored offsets", lambda: tracking.ensure_offsets(self._pool, self.name, keys)
         )
-        for tp in assigned:
+        self._seeks += 1  # before seeking: a fetch under way now is from the old positions
+        from_start = []
+        for tp in partitions:
             offset = stored.get((tp.topic, tp.partition), 0)
-            self._consumer.seek(tp, offset)
+            if offset:
+                self._consumer.seek(tp, offset)
+            else:  # nothing applied yet: the log's first record, wherever retention has it start
+                from_start.append(tp)
             self._progress[(tp.topic, tp.partition)] = (offset, None)
-        self.stats.assignments.append(frozenset(keys))
-        log.info("%s: assigned %s at stored offsets %s", self.name, sorted(keys), stored)
+        if from_start:
+            await self._consumer.seek_to_beginning(*from_start)
+        return {key: stored.get(key, 0) for key in keys}
 
-    async def _apply(self, records: list[SourceRecord], fetched_at: datetime) -> None:
+    async def _apply(self, fetched: "Fetched[E]") -> None:
         for attempt in range(1, _TRANSIENT_ATTEMPTS + 1):
             try:
-                await self._while_database_away("applying the batch", lambda: self._apply_once(records, fetched_at))
+                await self._while_database_away("applying the batch", lambda: self._apply_once(fetched))
                 return
             except _TRANSIENT_DATABASE_ERRORS as exc:
                 # The transaction rolled back whole: applying the batch again is safe.
@@ -213,41 +290,48 @@ class ProjectionRunner(Generic[E]):
                 log.warning("%s: the database is unreachable (%r); %s again when it answers", self.name, exc, what)
                 await asyncio.sleep(min(2.0, 0.1 + waited / 4))
 
-    async def _apply_once(self, records: list[SourceRecord], fetched_at: datetime) -> None:
-        partitions = {(r.topic, r.partition) for r in records}
+    async def _apply_once(self, fetched: "Fetched[E]") -> None:
         started = time.perf_counter()
+        records = fetched.records
         async with self._pool.acquire() as conn, conn.transaction():
-            stored = await tracking.lock_offsets(conn, self.name, partitions)
+            stored = await tracking.lock_offsets(conn, self.name, records)
             # Records below the stored offset were applied already (a replay, or another consumer got there first).
-            fresh = [r for r in records if r.offset >= stored.get((r.topic, r.partition), 0)]
+            fresh: Batch = {}
             events: list[E] = []
             poison: list[tuple[bytes | None, DeadLetter]] = []
-            for record in fresh:
-                try:
-                    events.append(self.projection.decode(record))
-                except UndecodableMessage as exc:
+            for key, partition_records in records.items():
+                start = _first_at(partition_records, stored.get(key, 0))
+                if start == len(partition_records):
+                    continue
+                fresh[key] = partition_records[start:]
+                for record, outcome in zip(fresh[key], fetched.decoded[key][start:], strict=True):
+                    if not isinstance(outcome, UndecodableMessage):
+                        events.append(outcome)
+                        continue
                     log.warning(
                         "%s: dead-lettering %s[%d]@%d: %s",
                         self.name,
                         record.topic,
                         record.partition,
                         record.offset,
-                        exc,
+                        outcome,
                     )
-                    poison.append((record.key, deadletter.poison_letter(self.name, record, str(exc))))
+                    poison.append((record.key, deadletter.poison_letter(self.name, record, str(outcome))))
             await deadletter.publish_dead_letters(self._producer, poison)
-            claimed = await tracking.claim_events(conn, self.name, [e.event_id for e in events])
-            new_events = first_of_each(events, claimed)
+            event_ids = [e.event_id for e in events]
+            claiming = tracking.claim_events(conn, self.name, event_ids)
+            self._fetch_ahead()  # it runs while Postgres works on the claims
+            new_events = first_new(events, await claiming)
             await self.projection.apply(conn, new_events)
             next_offsets = _next_offsets(fresh)
-            positions = self._positions(fresh, next_offsets, fetched_at)
+            positions = self._positions(fresh, next_offsets, fetched.fetched_at)
             await tracking.advance_offsets(conn, self.name, positions)
         for topic, partition, next_offset, as_of in positions:
             self._note_progress(topic, partition, next_offset, as_of)
         result = BatchResult(
             applied=len(new_events),
             duplicates=len(events) - len(new_events),
-            below_stored_offset=len(records) - len(fresh),
+            below_stored_offset=sum(map(len, records.values())) - sum(map(len, fresh.values())),
             dead_lettered=len(poison),
             next_offsets=next_offsets,
         )
@@ -257,20 +341,17 @@ class ProjectionRunner(Generic[E]):
         await self._commit_advisory(next_offsets)
 
     def _positions(
-        self, records: Sequence[SourceRecord], next_offsets: dict[tuple[str, int], int], fetched_at: datetime
+        self, records: Batch, next_offsets: dict[tuple[str, int], int], fetched_at: datetime
     ) -> list[tuple[str, int, int, datetime]]:
         """as_of per partition: the fetch time when the partition is now caught up, else the newest applied
         record's timestamp (records of one partition arrive in order)."""
-        newest: dict[tuple[str, int], int] = {}
-        for r in records:
-            newest[(r.topic, r.partition)] = r.timestamp_ms
         positions = []
         for (topic, partition), next_offset in next_offsets.items():
             highwater = self._highwater(TopicPartition(topic, partition))
             if highwater is not None and next_offset >= highwater:
                 as_of = fetched_at
             else:
-                as_of = datetime.fromtimestamp(newest[(topic, partition)] / 1000, UTC)
+                as_of = datetime.fromtimestamp(records[(topic, partition)][-1].timestamp_ms / 1000, UTC)
             positions.append((topic, partition, next_offset, as_of))
         return positions
 
@@ -351,6 +432,7 @@ class ProjectionRunner(Generic[E]):
             why,
         )
         await tracking.restart_partition(self._pool, self.name, tp.topic, tp.partition)
+        self._seeks += 1
         await self._consumer.seek_to_beginning(tp)
         self.stats.logs_restarted += 1
 
@@ -404,20 +486,25 @@ class ProjectionRunner(Generic[E]):
         return time.monotonic() - self._broker_last_seen
 
 
-def first_of_each(events: Sequence[E], claimed: set[UUID]) -> list[E]:
-    """Events whose id was claimed now, each once (a batch may hold the same event twice)."""
-    seen: set[UUID] = set()
+def first_new(events: Sequence[E], claimed_before: set[int]) -> list[E]:
+    """Events whose id was not claimed before (``claimed_before`` holds ``UUID.int``), each once: a batch may hold
+    the same event twice. By ``UUID.int``, whose hash is C's; a ``UUID``'s own is Python's."""
+    seen: set[int] = set()
     kept: list[E] = []
     for event in events:
-        if event.event_id in claimed and event.event_id not in seen:
-            seen.add(event.event_id)
+        key = event.event_id.int
+        if key not in claimed_before and key not in seen:
+            seen.add(key)
             kept.append(event)
     return kept
 
 
-def _next_offsets(records: Sequence[SourceRecord]) -> dict[tuple[str, int], int]:
-    next_offsets: dict[tuple[str, int], int] = {}
-    for r in records:
-        key = (r.topic, r.partition)
-        next_offsets[key] = max(next_offsets.get(key, 0), r.offset + 1)
-    return next_offsets
+def _first_at(records: list[SourceRecord], offset: int) -> int:
+    """The index of a partition's first record at or after ``offset`` (records arrive in offset order)."""
+    if not records or records[0].offset >= offset:
+        return 0
+    return next((i for i, r in enumerate(records) if r.offset >= offset), len(records))
+
+
+def _next_offsets(records: Batch) -> dict[tuple[str, int], int]:
+    return {key: max(r.offset for r in partition_records) + 1 for key, partition_records in records.items()}

@@ -64,21 +64,29 @@ async def lock_offsets(
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
-async def claim_events(conn: Connection, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
-    """Claim event ids for ``consumer``; returns those claimed now (the others were applied before)."""
+async def claim_events(conn: Connection, consumer: str, event_ids: Sequence[UUID]) -> set[int]:
+    """Claim event ids for ``consumer``; returns those claimed before (as ``UUID.int``): the duplicates, usually none.
+
+    Only the duplicates come back, not the thousands of ids claimed now; ids are inserted in id order, one lock order
+    for every consumer of the projection, so two of them never deadlock.
+    """
     if not event_ids:
         return set()
     rows = await conn.fetch(
         """
-        INSERT INTO tracking.event_claims (consumer, event_id)
-        SELECT $1, id FROM unnest($2::uuid[]) AS ids(id)
-        ON CONFLICT DO NOTHING
-        RETURNING event_id
+        WITH wanted AS (SELECT DISTINCT id FROM unnest($2::uuid[]) AS ids(id)),
+        claimed AS (
+            INSERT INTO tracking.event_claims (consumer, event_id)
+            SELECT $1, id FROM wanted ORDER BY id
+            ON CONFLICT DO NOTHING
+            RETURNING event_id
+        )
+        SELECT id FROM wanted WHERE id NOT IN (SELECT event_id FROM claimed)
         """,
         consumer,
-        sorted(set(event_ids)),  # one lock order for every consumer: no deadlocks between them
+        event_ids,
     )
-    return {r["event_id"] for r in rows}
+    return {r["id"].int for r in rows}
 
 
 async def advance_offsets(
