@@ -1,10 +1,13 @@
 """The raw ceilings of the parts, measured on this machine in the same run as the pipelines: the producer's batch
-API, a consumer that only fetches and decodes, and COPY into Postgres."""
+API, a consumer that only fetches and decodes, the projection runner with a projection that writes nothing (its
+claims, offsets and transactions: the most any projection can apply), and COPY into Postgres."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +15,12 @@ import asyncpg
 from aiokafka import TopicPartition
 
 from pulse_common import codec
+from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.generate.publish import publish
 from pulse_common.identity import event_id_for
-from pulse_common.kafka import build_reader
+from pulse_common.kafka import build_consumer, build_producer, build_reader
+from pulse_common.runner import BatchResult, ProjectionRunner, SourceRecord
 from pulse_common.settings import CommonSettings
 
 TOPIC = "bench.ceiling.v1"
@@ -70,6 +75,8 @@ async def measure(settings: CommonSettings, dsn: str, count: int) -> dict[str, f
     finally:
         await reader.stop()
 
+    runner_s = await _run_nothing(settings, dsn, count)
+
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(
@@ -85,5 +92,59 @@ async def measure(settings: CommonSettings, dsn: str, count: int) -> dict[str, f
         "events": count,
         "producer_batch_per_s": count / produced_s,
         "consumer_fetch_decode_per_s": count / consumed_s,
+        "runner_noop_per_s": count / runner_s,
         "copy_rows_per_s": count / copied_s,
     }
+
+
+class _Nothing:
+    """A projection that writes nothing: what is left is the runner's own work."""
+
+    name = "bench.ceiling.nothing"
+    topics = (TOPIC,)
+
+    def __init__(self) -> None:
+        self._decode = codec.decoder_for(UsageStreamEvent)
+
+    def decode(self, record: SourceRecord) -> Any:
+        return self._decode(record.value)
+
+    async def apply(self, conn: Connection, events: Sequence[Any]) -> None:
+        return None
+
+
+async def _run_nothing(settings: CommonSettings, dsn: str, count: int) -> float:
+    """Seconds the runner takes to apply the topic's ``count`` records, counted from its first committed batch (the
+    group join before it is not the runner's rate) and scaled to all of them."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    producer = build_producer(settings, client_id="bench-ceiling-runner")
+    consumer = build_consumer(settings, group_id=f"bench-ceiling-{uuid.uuid4().hex[:6]}", client_id="bench-runner")
+    first: list[tuple[float, int]] = []  # (when, records) of the first committed batch
+    applied = 0
+    done = asyncio.Event()
+
+    async def after_commit(result: BatchResult) -> None:
+        nonlocal applied
+        applied += result.applied
+        if not first:
+            first.append((time.perf_counter(), result.applied))
+        if applied >= count:
+            done.set()
+
+    await producer.start()
+    await consumer.start()
+    runner: ProjectionRunner[Any] = ProjectionRunner(
+        _Nothing(), pool=pool, consumer=consumer, producer=producer, after_db_commit=after_commit
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await asyncio.wait_for(done.wait(), 600)
+        (started, first_records) = first[0]
+        return (time.perf_counter() - started) * count / (count - first_records)
+    finally:
+        stop.set()
+        await task
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()

@@ -36,7 +36,8 @@ def _system_rows(system: dict[str, Any]) -> list[Row]:
             "end to end, every usage projection, services as deployed (events/s)",
             f"{system['pulse_deployed']['end_to_end_per_s']:,.0f}",
             f"producer batch API {ceilings['producer_batch_per_s']:,.0f}; consumer fetch+decode "
-            f"{ceilings['consumer_fetch_decode_per_s']:,.0f}; COPY {ceilings['copy_rows_per_s']:,.0f} rows/s",
+            f"{ceilings['consumer_fetch_decode_per_s']:,.0f}; runner, projection writing nothing "
+            f"{ceilings.get('runner_noop_per_s', 0):,.0f}; COPY {ceilings['copy_rows_per_s']:,.0f} rows/s",
         ),
         _row(
             "ingest under the end-to-end load, 1 / 2 workers (events/s)",

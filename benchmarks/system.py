@@ -414,6 +414,7 @@ def table(results: dict[str, Any]) -> str:
         f"| end to end, every usage projection of both services, as deployed (events/s) | {deployed:,.0f} | |",
         f"| producer batch API alone (events/s) | | {ceilings_['producer_batch_per_s']:,.0f} |",
         f"| consumer fetch + decode alone (events/s) | | {ceilings_['consumer_fetch_decode_per_s']:,.0f} |",
+        f"| projection runner, a projection writing nothing (events/s) | | {ceilings_['runner_noop_per_s']:,.0f} |",
         f"| COPY into Postgres (rows/s) | | {ceilings_['copy_rows_per_s']:,.0f} |",
     ]
     for key, shape in (("freshness_deployed", "as deployed"),):
