@@ -4,7 +4,6 @@ claims, offsets and transactions: the most any projection can apply), and COPY i
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -14,13 +13,14 @@ from typing import Any
 import asyncpg
 from aiokafka import TopicPartition
 
+from benchmarks.pipeline import apply_all
 from pulse_common import codec
 from pulse_common.db import Connection
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.generate.publish import publish
 from pulse_common.identity import event_id_for
-from pulse_common.kafka import build_consumer, build_producer, build_reader
-from pulse_common.runner import BatchResult, ProjectionRunner, SourceRecord
+from pulse_common.kafka import build_reader
+from pulse_common.runner import SourceRecord
 from pulse_common.settings import CommonSettings
 
 TOPIC = "bench.ceiling.v1"
@@ -75,7 +75,7 @@ async def measure(settings: CommonSettings, dsn: str, count: int) -> dict[str, f
     finally:
         await reader.stop()
 
-    runner_s = await _run_nothing(settings, dsn, count)
+    runner = await apply_all(settings, lambda _: _Nothing(), count, "bench-ceiling-runner")
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -92,7 +92,7 @@ async def measure(settings: CommonSettings, dsn: str, count: int) -> dict[str, f
         "events": count,
         "producer_batch_per_s": count / produced_s,
         "consumer_fetch_decode_per_s": count / consumed_s,
-        "runner_noop_per_s": count / runner_s,
+        "runner_noop_per_s": runner["per_s"],
         "copy_rows_per_s": count / copied_s,
     }
 
@@ -111,40 +111,3 @@ class _Nothing:
 
     async def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         return None
-
-
-async def _run_nothing(settings: CommonSettings, dsn: str, count: int) -> float:
-    """Seconds the runner takes to apply the topic's ``count`` records, counted from its first committed batch (the
-    group join before it is not the runner's rate) and scaled to all of them."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    producer = build_producer(settings, client_id="bench-ceiling-runner")
-    consumer = build_consumer(settings, group_id=f"bench-ceiling-{uuid.uuid4().hex[:6]}", client_id="bench-runner")
-    first: list[tuple[float, int]] = []  # (when, records) of the first committed batch
-    applied = 0
-    done = asyncio.Event()
-
-    async def after_commit(result: BatchResult) -> None:
-        nonlocal applied
-        applied += result.applied
-        if not first:
-            first.append((time.perf_counter(), result.applied))
-        if applied >= count:
-            done.set()
-
-    await producer.start()
-    await consumer.start()
-    runner: ProjectionRunner[Any] = ProjectionRunner(
-        _Nothing(), pool=pool, consumer=consumer, producer=producer, after_db_commit=after_commit
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
-        await asyncio.wait_for(done.wait(), 600)
-        (started, first_records) = first[0]
-        return (time.perf_counter() - started) * count / (count - first_records)
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()
-        await producer.stop()
-        await pool.close()
