@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from pulse_common.runner.projection import SourceRecord
-from pulse_common.runner.runner import _next_offsets, first_new
+from pulse_common.runner.runner import _next_offsets
+from pulse_common.runner.tracking import first_new
 
 A, B, C, D = (uuid.UUID(int=n) for n in (1, 2, 3, 4))
 

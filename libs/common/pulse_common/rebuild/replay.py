@@ -16,7 +16,6 @@ from pulse_common.codec import UndecodableMessage
 from pulse_common.rebuild.unit import RebuildFailed
 from pulse_common.runner import tracking
 from pulse_common.runner.projection import Projection, SourceRecord
-from pulse_common.runner.runner import first_new
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +77,7 @@ async def _apply(pool: asyncpg.Pool, projection: Projection[Any], records: list[
                     record.offset,
                     exc,
                 )
-        claimed_before = await tracking.claim_events(conn, projection.name, [e.event_id for e in events])
-        new_events = first_new(events, claimed_before)
+        new_events = await tracking.claim_new_events(conn, projection.name, events)
         await projection.apply(conn, new_events)
         newest: dict[tuple[str, int], SourceRecord] = {}
         for record in fresh:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -318,10 +318,9 @@ class ProjectionRunner(Generic[E]):
                     )
                     poison.append((record.key, deadletter.poison_letter(self.name, record, str(outcome))))
             await deadletter.publish_dead_letters(self._producer, poison)
-            event_ids = [e.event_id for e in events]
-            claiming = tracking.claim_events(conn, self.name, event_ids)
+            claiming = tracking.claim_new_events(conn, self.name, events)
             self._fetch_ahead()  # it runs while Postgres works on the claims
-            new_events = first_new(events, await claiming)
+            new_events = await claiming
             await self.projection.apply(conn, new_events)
             next_offsets = _next_offsets(fresh)
             positions = self._positions(fresh, next_offsets, fetched.fetched_at)
@@ -484,19 +483,6 @@ class ProjectionRunner(Generic[E]):
     def broker_silent_s(self) -> float:
         """Seconds since the broker last answered this runner."""
         return time.monotonic() - self._broker_last_seen
-
-
-def first_new(events: Sequence[E], claimed_before: set[int]) -> list[E]:
-    """Events whose id was not claimed before (``claimed_before`` holds ``UUID.int``), each once: a batch may hold
-    the same event twice. By ``UUID.int``, whose hash is C's; a ``UUID``'s own is Python's."""
-    seen: set[int] = set()
-    kept: list[E] = []
-    for event in events:
-        key = event.event_id.int
-        if key not in claimed_before and key not in seen:
-            seen.add(key)
-            kept.append(event)
-    return kept
 
 
 def _first_at(records: list[SourceRecord], offset: int) -> int:

@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from pulse_common.db import Connection
+from pulse_common.runner.projection import E
 
 TopicPartitionKey = tuple[str, int]
 
@@ -87,6 +88,24 @@ async def claim_events(conn: Connection, consumer: str, event_ids: Sequence[UUID
         event_ids,
     )
     return {r["id"].int for r in rows}
+
+
+async def claim_new_events(conn: Connection, consumer: str, events: Sequence[E]) -> list[E]:
+    """Claim the events' ids for ``consumer``; the events not claimed before, each once, in batch order."""
+    return first_new(events, await claim_events(conn, consumer, [e.event_id for e in events]))
+
+
+def first_new(events: Sequence[E], claimed_before: set[int]) -> list[E]:
+    """Events whose id was not claimed before (``claimed_before`` holds ``UUID.int``), each once: a batch may hold
+    the same event twice. By ``UUID.int``, whose hash is C's; a ``UUID``'s own is Python's."""
+    seen: set[int] = set()
+    kept: list[E] = []
+    for event in events:
+        key = event.event_id.int
+        if key not in claimed_before and key not in seen:
+            seen.add(key)
+            kept.append(event)
+    return kept
 
 
 async def advance_offsets(
