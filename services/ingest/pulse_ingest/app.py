@@ -5,10 +5,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 
 from pulse_common.db import create_pool
-from pulse_common.http.direct_routes import DirectRoutes
+from pulse_common.http.direct_routes import DirectRoutes, takes_the_request_alone
 from pulse_common.http.errors import install_error_handlers
 from pulse_common.http.health import health_router, service_registry
 from pulse_common.http.keys import KeyResolver
@@ -25,19 +24,6 @@ from pulse_ingest.routes.segment import segment_router
 from pulse_ingest.routes.sessions import sessions_router
 from pulse_ingest.routes.users import users_router
 from pulse_ingest.settings import IngestSettings
-
-# The intake endpoints apps call at volume; each takes the Request alone and reads its own body.
-DIRECT_PATHS = (
-    "/v1/batch",
-    "/v1/track",
-    "/v1/identify",
-    "/v1/page",
-    "/v1/screen",
-    "/v1/group",
-    "/v1/alias",
-    "/v1/sessions",
-    "/v1/feedback",
-)
 
 
 def create_app(settings: IngestSettings) -> FastAPI:
@@ -71,8 +57,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
     app.state.registry = registry
     app.state.ingest_metrics = IngestMetrics.create(registry)
     routers = [segment_router(), sessions_router(), feedback_router(), users_router()]
-    # Innermost: the intake routes skip FastAPI's routing; every middleware added below still wraps them.
-    direct = [r for router in routers for r in router.routes if isinstance(r, APIRoute) and r.path in DIRECT_PATHS]
+    # Innermost: the intake endpoints that read their own body (every one taking the Request alone) skip FastAPI's
+    # routing; every middleware added below still wraps them.
+    direct = [r for router in routers for r in router.routes if takes_the_request_alone(r)]
     app.add_middleware(DirectRoutes, owner=app, routes=direct)
     install_error_handlers(app)
     instrument(app, registry)  # outermost but for CORS: every answer is counted, refusals included

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
@@ -22,14 +22,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def takes_the_request_alone(route: object) -> TypeGuard[APIRoute]:
+    """Whether ``route`` is an API route whose endpoint takes the ``Request`` alone: one that can be called directly."""
+    if not isinstance(route, APIRoute):
+        return False
+    parameters = list(inspect.signature(route.endpoint).parameters.values())
+    return len(parameters) == 1 and parameters[0].annotation in (Request, "Request")
+
+
 class DirectRoutes:
     def __init__(self, app: ASGIApp, *, owner: FastAPI, routes: Iterable[APIRoute]) -> None:
         self.app = app
         self._owner = owner  # whose exception handlers answer what an endpoint raises
         self._routes: dict[tuple[str, str], APIRoute] = {}
         for route in routes:
-            parameters = list(inspect.signature(route.endpoint).parameters.values())
-            if len(parameters) != 1 or parameters[0].annotation not in (Request, "Request"):
+            if not takes_the_request_alone(route):
                 raise TypeError(f"{route.path}: a direct route's endpoint must take the Request alone")
             self._routes.update({(method, route.path): route for method in route.methods or ()})
 
