@@ -36,25 +36,26 @@ class SegmentMessage(msgspec.Struct, rename="camel", gc=False):
     previous_id: Identifier | None = None
 
 
-class SegmentBatch(msgspec.Struct, gc=False):
-    """A batch request decoded whole, every message typed: the common case, in one pass over the body."""
+class _BatchRequest(msgspec.Struct, kw_only=True, gc=False):
+    """A batch request's own fields, beside its messages."""
 
-    batch: list[SegmentMessage]
     writeKey: str | None = None  # noqa: N815 - Segment's field name
     sentAt: datetime | None = None  # noqa: N815
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
 
 
-class SegmentRawBatch(msgspec.Struct):
+class SegmentBatch(_BatchRequest, kw_only=True, gc=False):
+    """A batch request decoded whole, every message typed: the common case, in one pass over the body."""
+
+    batch: list[SegmentMessage]
+
+
+class SegmentRawBatch(_BatchRequest, kw_only=True, gc=False):
     """The same request with each message kept as its bytes: when a message does not decode (it is refused alone),
     for the bytes of a refused message (its dead letter), and for the sizes of the messages of a large body."""
 
     batch: list[msgspec.Raw]
-    writeKey: str | None = None  # noqa: N815
-    sentAt: datetime | None = None  # noqa: N815
-    context: dict[str, Any] | None = None
-    integrations: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
