@@ -1,7 +1,7 @@
 """Postgres connection pools, and creating the database when it does not exist yet."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -11,6 +11,14 @@ if TYPE_CHECKING:
 
 # A connection, whether opened directly or borrowed from a pool (generic only for the type checker).
 Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+
+
+class Statements(Protocol):
+    """What a projection's statements need: a connection, or a ``write_behind.WriteBehind`` over one."""
+
+    async def execute(self, query: str, *args: Any) -> object: ...
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -81,7 +89,7 @@ async def drop_database(dsn: str, *, maintenance_db: str = "postgres") -> None:
         await conn.close()
 
 
-async def advisory_locks(conn: Connection, keys: Sequence[tuple[str, ...]]) -> None:
+async def advisory_locks(conn: Statements, keys: Sequence[tuple[str, ...]]) -> None:
     """Transaction-scoped advisory locks on ``keys`` (tuples naming what is locked, e.g. a session or a user), taken
     in one statement in sorted order, so consumers locking overlapping sets never deadlock."""
     if keys:

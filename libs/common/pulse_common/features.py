@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pulse_common.db import Connection
+from pulse_common.db import Connection, Statements
 from pulse_common.events import UsageEventRecorded
 from pulse_common.projects import ProjectError
 
@@ -44,7 +44,7 @@ def feature_of(event: UsageEventRecorded, mapping: FeatureMap) -> str | None:
     return mapping.feature_of(event.project, event.name, event.received_at) or event.name[:MAX_FEATURE_LENGTH]
 
 
-async def load_feature_map(conn: Connection, projects: Iterable[str]) -> FeatureMap:
+async def load_feature_map(conn: Statements, projects: Iterable[str]) -> FeatureMap:
     rows = await conn.fetch(
         "SELECT project, event, feature, mapped_at FROM control.feature_map WHERE project = ANY($1::text[]) "
         "ORDER BY project, event, mapped_at",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import asyncpg
 
-from pulse_common.db import Connection
+from pulse_common.db import Connection, Statements
 from pulse_common.keys import KEY_KINDS, KeyKind, hash_key, hashes_match, new_key
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -96,6 +96,6 @@ async def find_key_owner(conn: Connection | asyncpg.Pool, key: str) -> KeyOwner 
     return KeyOwner(row["project"], row["kind"])
 
 
-async def project_timezones(conn: Connection | asyncpg.Pool, names: list[str]) -> dict[str, str]:
+async def project_timezones(conn: Statements | asyncpg.Pool, names: list[str]) -> dict[str, str]:
     rows = await conn.fetch("SELECT project, timezone FROM control.projects WHERE project = ANY($1::text[])", names)
     return {r["project"]: r["timezone"] for r in rows}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_common.projects import project_timezones
 
 
@@ -13,7 +13,7 @@ class ProjectZones:
     def __init__(self) -> None:
         self._zones: dict[str, ZoneInfo] = {}
 
-    async def load(self, conn: Connection, projects: Iterable[str]) -> dict[str, ZoneInfo]:
+    async def load(self, conn: Statements, projects: Iterable[str]) -> dict[str, ZoneInfo]:
         """The zones of ``projects`` (a project unknown to the control plane is left out)."""
         wanted = set(projects)
         missing = [p for p in wanted if p not in self._zones]

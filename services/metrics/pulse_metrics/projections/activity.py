@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
 ACTIVE_TYPES = frozenset({"track", "page", "screen"})
@@ -48,7 +48,7 @@ def activity_changes(events: Iterable[UsageStreamEvent], zones: Mapping[str, Zon
 DaysChange = tuple[list[date], list[date]]
 
 
-async def write_activity(conn: Connection, changes: ActivityChanges) -> dict[UserKey, DaysChange]:
+async def write_activity(conn: Statements, changes: ActivityChanges) -> dict[UserKey, DaysChange]:
     """Write user-days and spans; answer, for each user with a new active day, their days before and after.
 
     The ``users`` rows are written first: their row locks serialize two consumers touching one user, so the day
@@ -94,7 +94,7 @@ async def write_activity(conn: Connection, changes: ActivityChanges) -> dict[Use
     return {user: ([d for d in after[user] if d not in added], after[user]) for user, added in new_days.items()}
 
 
-async def user_day_lists(conn: Connection, users: Iterable[UserKey]) -> dict[UserKey, list[date]]:
+async def user_day_lists(conn: Statements, users: Iterable[UserKey]) -> dict[UserKey, list[date]]:
     """Every active day of each user, sorted."""
     keys = sorted(users)
     rows = await conn.fetch(

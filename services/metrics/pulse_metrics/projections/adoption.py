@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from pulse_common import codec, topics
-from pulse_common.db import Connection, advisory_locks
+from pulse_common.db import Connection, Statements, advisory_locks
 from pulse_common.events import UsageStreamEvent, UserDeleted, split_at_erasures
 from pulse_common.features import load_feature_map
 from pulse_common.runner import SourceRecord
+from pulse_common.write_behind import WriteBehind
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.activity import DaysChange, UserKey, activity_changes, write_activity
 from pulse_metrics.projections.features import UseKey, UsesChange, feature_changes, write_features
@@ -59,15 +60,18 @@ class AdoptionProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
-        for part in split_at_erasures(events):
-            if isinstance(part, UserDeleted):
-                zones = await self.zones.load(conn, [part.project])
-                traits = (await declared_traits(conn, [part.project])).get(part.project, [])
-                await erase_user(conn, part.project, part.distinct_id, traits, zones.get(part.project))
-            else:
-                await self.apply_run(conn, part)
+        async with WriteBehind(conn) as db:
+            for part in split_at_erasures(events):
+                if isinstance(part, UserDeleted):
+                    await db.settle()
+                    zones = await self.zones.load(conn, [part.project])
+                    traits = (await declared_traits(conn, [part.project])).get(part.project, [])
+                    await erase_user(conn, part.project, part.distinct_id, traits, zones.get(part.project))
+                else:
+                    await self.apply_run(db, part)
 
-    async def apply_run(self, conn: Connection, events: Sequence[UsageStreamEvent]) -> None:
+    async def apply_run(self, conn: Statements, events: Sequence[UsageStreamEvent]) -> None:
+        """Over a ``WriteBehind``, the Python work after each write overlaps Postgres executing it."""
         projects = {e.project for e in events}
         zones = await self.zones.load(conn, projects)
         declared = {p: traits for p, traits in (await declared_traits(conn, projects)).items() if p in zones}
@@ -82,9 +86,10 @@ class AdoptionProjection:
             segment_users = {(e.project, e.distinct_id) for e in resolved if e.project in declared}
             await advisory_locks(conn, [("adoption-user", *user) for user in segment_users])
         histories_before = await trait_histories(conn, identified, declared)
+        feature_map = await load_feature_map(conn, projects)
         await write_links(conn, links)
         activity = activity_changes(resolved, zones)
-        features = feature_changes(resolved, zones, await load_feature_map(conn, projects))
+        features = feature_changes(resolved, zones, feature_map)
         # Users' rows first: their locks serialize consumers touching one user (see write_activity).
         day_changes = await write_activity(conn, activity)
         use_changes = await write_features(conn, features)
@@ -134,7 +139,7 @@ def first_days_changed(changes: Mapping[K, tuple[list[date], list[date]]]) -> di
 
 
 async def adopter_changes(
-    conn: Connection, day_changes: Mapping[UserKey, DaysChange], use_changes: Mapping[UseKey, UsesChange]
+    conn: Statements, day_changes: Mapping[UserKey, DaysChange], use_changes: Mapping[UseKey, UsesChange]
 ) -> list[AdopterChange]:
     """Each adopter whose first active day or first use changed; a user's first active day moving earlier changes
     their delay for every feature they use."""
@@ -156,7 +161,7 @@ async def adopter_changes(
     return changes
 
 
-async def adopted_features(conn: Connection, users: Mapping[UserKey, object]) -> dict[UserKey, list[tuple[str, date]]]:
+async def adopted_features(conn: Statements, users: Mapping[UserKey, object]) -> dict[UserKey, list[tuple[str, date]]]:
     """Each user's features with their first day of use."""
     if not users:
         return {}
@@ -176,7 +181,7 @@ async def adopted_features(conn: Connection, users: Mapping[UserKey, object]) ->
     return found
 
 
-async def first_active_days(conn: Connection, users: set[UserKey]) -> dict[UserKey, date]:
+async def first_active_days(conn: Statements, users: set[UserKey]) -> dict[UserKey, date]:
     if not users:
         return {}
     keys = sorted(users)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.features import FeatureMap, feature_of
 
@@ -47,7 +47,7 @@ UseKey = tuple[str, str, str]  # (project, feature, distinct id)
 UsesChange = tuple[list[date], list[date]]
 
 
-async def write_features(conn: Connection, changes: FeatureChanges) -> dict[UseKey, UsesChange]:
+async def write_features(conn: Statements, changes: FeatureChanges) -> dict[UseKey, UsesChange]:
     """Write feature use; answer, for each (feature, user) with a new day of use, the days before and after.
 
     The caller holds the users' rows locked (``write_activity``), so the day lists read here are whole.
@@ -91,7 +91,7 @@ async def write_features(conn: Connection, changes: FeatureChanges) -> dict[UseK
     return {use: ([d for d in after[use] if d not in added], after[use]) for use, added in new_days.items()}
 
 
-async def use_day_lists(conn: Connection, uses: Iterable[UseKey]) -> dict[UseKey, list[date]]:
+async def use_day_lists(conn: Statements, uses: Iterable[UseKey]) -> dict[UseKey, list[date]]:
     """Every day each user used each feature, sorted."""
     keys = sorted(uses)
     rows = await conn.fetch(

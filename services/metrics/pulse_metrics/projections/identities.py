@@ -16,7 +16,7 @@ from datetime import datetime
 
 import msgspec
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
 AnonymousKey = tuple[str, str]  # (project, anonymous id)
@@ -94,7 +94,7 @@ def resolve_identities(
     return resolved, made
 
 
-async def load_links(conn: Connection, events: Sequence[UsageStreamEvent]) -> KnownLinks:
+async def load_links(conn: Statements, events: Sequence[UsageStreamEvent]) -> KnownLinks:
     """The stored links of the anonymous ids these events may need."""
     keys = sorted({key for key in map(anonymous_key, events) if key is not None})
     known = KnownLinks()
@@ -114,7 +114,7 @@ async def load_links(conn: Connection, events: Sequence[UsageStreamEvent]) -> Kn
     return known
 
 
-async def write_links(conn: Connection, links: Sequence[Link]) -> None:
+async def write_links(conn: Statements, links: Sequence[Link]) -> None:
     if not links:
         return
     # The last link per (anonymous id, instant) in log order, as ``KnownLinks.add`` keeps it.

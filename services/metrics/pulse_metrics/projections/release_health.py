@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from pulse_common import codec, topics
-from pulse_common.db import Connection, advisory_locks
+from pulse_common.db import Connection, Statements, advisory_locks
 from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted, split_at_erasures
 from pulse_common.runner import SourceRecord
 from pulse_common.session_state import SessionState, changed_sessions
+from pulse_common.write_behind import WriteBehind
 from pulse_common.zones import ProjectZones
 from pulse_metrics.projections.release_rollups import (
     EnvironmentUserKey,
@@ -60,26 +62,29 @@ class ReleaseHealthProjection:
         return self._decode(record.value)
 
     async def apply(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
-        for part in split_at_erasures(events):
-            if isinstance(part, UserDeleted):
-                zones = await self.zones.load(conn, [part.project])
-                if part.project in zones:
-                    await erase_user(conn, part.project, part.distinct_id, zones[part.project])
-            else:
-                await self._apply_run(conn, part)
+        async with WriteBehind(conn) as db:
+            for part in split_at_erasures(events):
+                if isinstance(part, UserDeleted):
+                    zones = await self.zones.load(db, [part.project])
+                    if part.project in zones:
+                        await erase_user(db, part.project, part.distinct_id, zones[part.project])
+                else:
+                    await self._apply_run(db, part)
 
-    async def _apply_run(self, conn: Connection, events: Sequence[SessionStreamEvent]) -> None:
+    async def _apply_run(self, db: WriteBehind, events: Sequence[SessionStreamEvent]) -> None:
+        """Writes are sent behind (``WriteBehind``): the Python work after each overlaps Postgres executing it."""
         if not events:
             return
-        zones = await self.zones.load(conn, (e.project for e in events))
+        zones = await self.zones.load(db, (e.project for e in events))
         updates = [e for e in events if isinstance(e, SessionUpdated) and e.project in zones]
         aggregates = [e for e in events if isinstance(e, SessionsAggregated) and e.project in zones]
         if not updates and not aggregates:
             return
         session_keys = sorted({(e.project, e.session_id) for e in updates})
-        await advisory_locks(conn, [("session", *key) for key in session_keys])
-        stored = await load_sessions(conn, session_keys)
+        await advisory_locks(db, [("session", *key) for key in session_keys])
+        stored = await load_sessions(db, session_keys)
         changed = changed_sessions(stored, updates)
+        await write_sessions(db, changed)
         aggregate_totals: dict[AggregateKey, Counts] = {}
         for event in aggregates:
             bucket = (event.project, event.release, event.environment, event.distinct_id or "", event.started)
@@ -108,15 +113,14 @@ class ReleaseHealthProjection:
         for (project, release, environment, user, started), counts in aggregate_totals.items():
             count(project, release, environment, user, local_hour(started, zones[project]), counts)
 
-        await write_sessions(conn, changed)
-        await write_aggregates(conn, aggregate_totals)
+        await write_aggregates(db, aggregate_totals)
         changed_hours = {key: delta for key, delta in user_deltas.items() if delta != Counts()}
         if changed_hours:
-            await recount_users(conn, changed_hours, rollups)
-        await write_release_rollups(conn, rollups)
+            await recount_users(db, changed_hours, rollups)
+        await write_release_rollups(db, rollups)
 
 
-async def erase_user(conn: Connection, project: str, distinct_id: str, zone: ZoneInfo) -> None:
+async def erase_user(conn: Statements, project: str, distinct_id: str, zone: ZoneInfo) -> None:
     """Take one user's sessions and SDK aggregates out of every release-health rollup (user_deleted), then their
     rows: the counts are as if the user had never sent a session."""
     sessions = await conn.fetch(
@@ -176,7 +180,7 @@ async def erase_user(conn: Connection, project: str, distinct_id: str, zone: Zon
     )
 
 
-async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rollups: ReleaseRollupChanges) -> None:
+async def recount_users(db: WriteBehind, deltas: dict[UserHourKey, Counts], rollups: ReleaseRollupChanges) -> None:
     """Users whose counts in some hour changed: their families before and after, from their hour counts (bounded by
     their active hours however many sessions they have), under a lock per user; and for those whose sessions
     changed, their active hours over the environment's releases, under a lock per user and environment."""
@@ -184,22 +188,24 @@ async def recount_users(conn: Connection, deltas: dict[UserHourKey, Counts], rol
     windows = environment_windows(deltas)
     environment_users = sorted(windows)
     await advisory_locks(
-        conn, [("user", *user) for user in users] + [("environment-user", *user) for user in environment_users]
+        db, [("user", *user) for user in users] + [("environment-user", *user) for user in environment_users]
     )
-    before = await user_hour_counts(conn, users)
+    before = await user_hour_counts(db, users)
+    # Read before the user hours are written below; the users' families are computed meanwhile.
+    environment_rows = await db.fetch_soon(ENVIRONMENT_HOURS, *environment_hour_arguments(windows))
     after = {user: dict(hours) for user, hours in before.items()}
     for (project, release, environment, user_id, hour), delta in deltas.items():
         hours = after.setdefault((project, release, environment, user_id), {})
         hours[hour] = hours.get(hour, Counts()).plus(delta)
     for user in users:
         rollups.change_user(user, user_hours(before.get(user, {}).items()), user_hours(after.get(user, {}).items()))
-    sessions = await environment_hour_sessions(conn, windows)
+    sessions = environment_hour_sessions(await environment_rows)
+    await write_user_hours(db, deltas)
     for environment_user, (hours_before, hours_after) in environment_changes(sessions, deltas).items():
         rollups.change_environment_user(environment_user, hours_before, hours_after)
-    await write_user_hours(conn, deltas)
 
 
-async def load_sessions(conn: Connection, keys: Iterable[SessionKey]) -> dict[SessionKey, SessionState]:
+async def load_sessions(conn: Statements, keys: Iterable[SessionKey]) -> dict[SessionKey, SessionState]:
     ordered = sorted(keys)
     if not ordered:
         return {}
@@ -226,7 +232,7 @@ def state_of(row: asyncpg.Record) -> SessionState:
     )
 
 
-async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[UserKey, dict[datetime, Counts]]:
+async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[UserKey, dict[datetime, Counts]]:
     """Each user's counts per local hour (``errored`` holds the unhealthy sessions that did not crash)."""
     rows = await conn.fetch(
         """
@@ -249,34 +255,38 @@ async def user_hour_counts(conn: Connection, users: Sequence[UserKey]) -> dict[U
     return found
 
 
-async def environment_hour_sessions(
-    conn: Connection, windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]
-) -> dict[EnvironmentUserKey, dict[datetime, int]]:
-    """Each (project, environment, user)'s sessions per local hour over every release of the environment, within
-    the user's window (first and last hour included)."""
+# Each (project, environment, user)'s sessions per local hour over every release of the environment, within the
+# user's window (first and last hour included).
+ENVIRONMENT_HOURS = """
+    SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamp[], $5::timestamp[])
+         AS u(project, environment, distinct_id, low, high)
+    JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
+      AND h.environment = u.environment AND h.hour >= u.low AND h.hour <= u.high
+    GROUP BY 1, 2, 3, 4
+"""
+
+
+def environment_hour_arguments(windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]) -> list[list[Any]]:
     users = sorted(windows)
-    rows = await conn.fetch(
-        """
-        SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamp[], $5::timestamp[])
-             AS u(project, environment, distinct_id, low, high)
-        JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
-          AND h.environment = u.environment AND h.hour >= u.low AND h.hour <= u.high
-        GROUP BY 1, 2, 3, 4
-        """,
+    return [
         [u[0] for u in users],
         [u[1] for u in users],
         [u[2] for u in users],
         [windows[u][0] for u in users],
         [windows[u][1] for u in users],
-    )
+    ]
+
+
+def environment_hour_sessions(rows: Iterable[asyncpg.Record]) -> dict[EnvironmentUserKey, dict[datetime, int]]:
+    """The rows of ``ENVIRONMENT_HOURS`` by user and hour."""
     found: dict[EnvironmentUserKey, dict[datetime, int]] = {}
     for r in rows:
         found.setdefault((r["project"], r["environment"], r["distinct_id"]), {})[r["hour"]] = r["sessions"]
     return found
 
 
-async def write_user_hours(conn: Connection, deltas: dict[UserHourKey, Counts]) -> None:
+async def write_user_hours(conn: Statements, deltas: dict[UserHourKey, Counts]) -> None:
     keys = sorted(deltas)
     await conn.execute(
         """
@@ -295,7 +305,7 @@ async def write_user_hours(conn: Connection, deltas: dict[UserHourKey, Counts]) 
     )
 
 
-async def write_sessions(conn: Connection, changed: dict[SessionKey, SessionState]) -> None:
+async def write_sessions(conn: Statements, changed: dict[SessionKey, SessionState]) -> None:
     if not changed:
         return
     keys = sorted(changed)
@@ -322,7 +332,7 @@ async def write_sessions(conn: Connection, changed: dict[SessionKey, SessionStat
     )
 
 
-async def write_aggregates(conn: Connection, totals: dict[AggregateKey, Counts]) -> None:
+async def write_aggregates(conn: Statements, totals: dict[AggregateKey, Counts]) -> None:
     if not totals:
         return
     keys = sorted(totals)
@@ -345,7 +355,7 @@ async def write_aggregates(conn: Connection, totals: dict[AggregateKey, Counts])
     )
 
 
-async def write_release_rollups(conn: Connection, rollups: ReleaseRollupChanges) -> None:
+async def write_release_rollups(conn: Statements, rollups: ReleaseRollupChanges) -> None:
     by_hour: dict[tuple[str, str, str, datetime], dict[str, int]] = {}
     for (project, release, environment, hour, column), n in nonzero(rollups.hours):
         by_hour.setdefault((project, release, environment, hour), {})[column] = n

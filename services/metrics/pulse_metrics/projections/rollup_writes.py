@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_metrics.projections.rollups import RollupChanges, nonzero
 from pulse_metrics.projections.segments import SegmentChanges
 
@@ -38,7 +38,7 @@ SEGMENT: tuple[Column, ...] = (("trait", "text"), ("value", "text"))
 
 
 async def add_counts(
-    conn: Connection,
+    conn: Statements,
     table: str,
     keys: Sequence[Column],
     counted: str,
@@ -62,12 +62,12 @@ async def add_counts(
     )
 
 
-async def write_rollups(conn: Connection, changes: RollupChanges) -> None:
+async def write_rollups(conn: Statements, changes: RollupChanges) -> None:
     for table, keys, counted, counter in ROLLUP_TABLES:
         await add_counts(conn, f"metrics.{table}", (PROJECT, *keys), counted, counter(changes))
 
 
-async def write_segment_rollups(conn: Connection, changes: SegmentChanges) -> None:
+async def write_segment_rollups(conn: Statements, changes: SegmentChanges) -> None:
     """Every segment's changes of a table in one upsert, keyed (project, trait, value, then the table's keys)."""
     for table, keys, counted, counter in ROLLUP_TABLES:
         combined: Counter[Any] = Counter()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from pulse_common.db import Connection
+from pulse_common.db import Connection, Statements
 from pulse_metrics.projections.activity import UserKey, user_day_lists
 from pulse_metrics.projections.segments import UserActivity
 
@@ -23,7 +23,7 @@ def segments_lock_key(project: str) -> str:
     return f"segments\x1f{project}"
 
 
-async def declared_traits(conn: Connection, projects: Iterable[str]) -> dict[str, list[str]]:
+async def declared_traits(conn: Statements, projects: Iterable[str]) -> dict[str, list[str]]:
     """The traits each project segments by, under a shared lock per project until the transaction ends."""
     ordered = sorted(set(projects))
     await conn.execute(
@@ -46,7 +46,7 @@ async def trait_declared(db: asyncpg.Pool | Connection, project: str, trait: str
 
 
 async def trait_histories(
-    conn: Connection, users: Iterable[UserKey], declared: Mapping[str, Sequence[str]]
+    conn: Statements, users: Iterable[UserKey], declared: Mapping[str, Sequence[str]]
 ) -> dict[HistoryKey, list[tuple[datetime, str | None]]]:
     """Each user's history of each declared trait of their project, as text values (``value #>> '{}'``, the text a
     segment's value is compared with), sorted by time."""
@@ -73,7 +73,7 @@ async def trait_histories(
     return found
 
 
-async def user_activities(conn: Connection, users: Iterable[UserKey]) -> dict[UserKey, UserActivity]:
+async def user_activities(conn: Statements, users: Iterable[UserKey]) -> dict[UserKey, UserActivity]:
     """Users' whole adoption history (read while their rows are locked)."""
     keys = sorted(set(users))
     if not keys:

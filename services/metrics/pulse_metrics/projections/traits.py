@@ -10,7 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from pulse_common.db import Connection
+from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
 MAX_TRAIT_NAME = 200
@@ -31,7 +31,7 @@ def trait_changes(events: Iterable[UsageStreamEvent]) -> list[TraitChange]:
     return [(*key, changes[key]) for key in sorted(changes)]
 
 
-async def write_traits(conn: Connection, changes: Sequence[TraitChange]) -> None:
+async def write_traits(conn: Statements, changes: Sequence[TraitChange]) -> None:
     if not changes:
         return
     columns = (
