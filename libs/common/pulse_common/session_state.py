@@ -11,7 +11,7 @@ when it is neither errored, crashed nor abnormal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -60,8 +60,10 @@ def next_state(current: SessionState | None, update: SessionUpdated) -> SessionS
         return None
     newer = update.timestamp >= current.updated_at
     status = update.status if (update.status in TERMINAL or newer) else current.status
-    after = replace(
-        current,
+    # The constructor, not dataclasses.replace: this runs for every update, and replace() is several times slower.
+    after = SessionState(
+        release=current.release,
+        environment=current.environment,
         distinct_id=current.distinct_id or update.distinct_id,
         started=min(current.started, update.started),
         status=status,

@@ -10,8 +10,9 @@ hour links to the previous active *hour* (``recent_links``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from pulse_metrics.projections.rollups import NEVER
 from pulse_metrics.projections.session_state import USER_KINDS, Counts, UserKind
@@ -57,6 +58,17 @@ def user_hours(activity: Iterable[tuple[datetime, Counts]]) -> dict[UserKind, se
     return hours
 
 
+L = TypeVar("L")
+
+
+def changed_links(before: set[L], after: set[L]) -> Iterator[tuple[L, int]]:
+    """Each link only before (-1) or only after (+1); links in both cancel out."""
+    for link in before - after:
+        yield link, -1
+    for link in after - before:
+        yield link, +1
+
+
 class ReleaseRollupChanges:
     def __init__(self) -> None:
         # (project, release, environment, local hour) -> changes of sessions, errored, crashed, abnormal
@@ -70,10 +82,15 @@ class ReleaseRollupChanges:
 
     def add_counts(self, key: HourKey, counts: Counts, sign: int) -> None:
         project, release, environment, hour = key
-        for column in ("sessions", "errored", "crashed", "abnormal"):
-            value = getattr(counts, column)
-            if value:
-                self.hours[(project, release, environment, hour, column)] += sign * value
+        hours = self.hours
+        if counts.sessions:
+            hours[(project, release, environment, hour, "sessions")] += sign * counts.sessions
+        if counts.errored:
+            hours[(project, release, environment, hour, "errored")] += sign * counts.errored
+        if counts.crashed:
+            hours[(project, release, environment, hour, "crashed")] += sign * counts.crashed
+        if counts.abnormal:
+            hours[(project, release, environment, hour, "abnormal")] += sign * counts.abnormal
 
     def change_user(
         self,
@@ -85,21 +102,22 @@ class ReleaseRollupChanges:
         for kind in USER_KINDS:
             if before[kind] == after[kind]:
                 continue
-            for hours, sign in ((before[kind], -1), (after[kind], +1)):
-                for hour, previous in hour_links(hours):
-                    self.user_links[(project, release, environment, kind, hour, previous)] += sign
-                if kind == "any":
-                    for hour, previous_hour in recent_links(hours):
-                        self.recent_links[(project, hour, environment, release, previous_hour)] += sign
+            # Only the links that differ: a user's new hour moves one or two of their links, not all of them.
+            links_before, links_after = set(hour_links(before[kind])), set(hour_links(after[kind]))
+            for (hour, previous), sign in changed_links(links_before, links_after):
+                self.user_links[(project, release, environment, kind, hour, previous)] += sign
+            if kind == "any":
+                recent_before, recent_after = set(recent_links(before[kind])), set(recent_links(after[kind]))
+                for (hour, previous_hour), sign in changed_links(recent_before, recent_after):
+                    self.recent_links[(project, hour, environment, release, previous_hour)] += sign
 
     def change_environment_user(self, user: EnvironmentUserKey, before: set[datetime], after: set[datetime]) -> None:
         """A user's active hours in an environment, over all its releases, before and after."""
         if before == after:
             return
         project, environment, _ = user
-        for hours, sign in ((before, -1), (after, +1)):
-            for hour, previous_hour in recent_links(hours):
-                self.environment_links[(project, hour, environment, previous_hour)] += sign
+        for (hour, previous_hour), sign in changed_links(set(recent_links(before)), set(recent_links(after))):
+            self.environment_links[(project, hour, environment, previous_hour)] += sign
 
 
 def environment_windows(deltas: dict[UserHourKey, Counts]) -> dict[EnvironmentUserKey, tuple[datetime, datetime]]:
@@ -121,18 +139,23 @@ def environment_changes(
 ) -> dict[EnvironmentUserKey, tuple[set[datetime], set[datetime]]]:
     """Active hours in their environment, before and after ``deltas``, of each user whose session counts they
     change, from ``sessions``: their sessions per hour over every release of the environment."""
-    after = {user: dict(hours) for user, hours in sessions.items()}
+    changes: dict[EnvironmentUserKey, dict[datetime, int]] = {}
     for (project, _, environment, user_id, hour), delta in deltas.items():
         if delta.sessions:
-            hours = after.setdefault((project, environment, user_id), {})
-            hours[hour] = hours.get(hour, 0) + delta.sessions
-    return {
-        user: (
-            {hour for hour, n in sessions.get(user, {}).items() if n > 0},
-            {hour for hour, n in hours.items() if n > 0},
-        )
-        for user, hours in after.items()
-    }
+            changed = changes.setdefault((project, environment, user_id), {})
+            changed[hour] = changed.get(hour, 0) + delta.sessions
+    active: dict[EnvironmentUserKey, tuple[set[datetime], set[datetime]]] = {}
+    for user, changed in changes.items():
+        counts = sessions.get(user, {})
+        before = {hour for hour, n in counts.items() if n > 0}
+        after = set(before)
+        for hour, delta_sessions in changed.items():
+            if counts.get(hour, 0) + delta_sessions > 0:
+                after.add(hour)
+            else:
+                after.discard(hour)
+        active[user] = (before, after)
+    return active
 
 
 def environment_hours(hours: dict[UserKey, dict[datetime, Counts]]) -> dict[EnvironmentUserKey, set[datetime]]:
