@@ -19,6 +19,7 @@ from pulse_common.db import create_pool
 from pulse_common.generate.publish import publish
 from pulse_common.kafka import build_consumer, build_producer
 from pulse_common.runner import ProjectionRunner
+from pulse_common.runner.process import freeze_startup_heap
 from pulse_common.settings import CommonSettings
 
 
@@ -49,6 +50,7 @@ async def apply_all(
         projection(pool), pool=pool, consumer=consumer, producer=dead_letters, max_records=5000, after_db_commit=observe
     )
     stop = asyncio.Event()
+    freeze_startup_heap()  # as the consumer process does once its runners are built
     task = asyncio.create_task(runner.run(stop))
     try:
         while runner.stats.applied + runner.stats.duplicates < count:

@@ -1,10 +1,12 @@
-"""The runner's pure helpers: keeping each new event once, and the next offset per partition."""
+"""The runner's pure helpers: keeping each new event once, the next offset per partition, freezing the startup heap."""
 
+import gc
 import uuid
 from dataclasses import dataclass
 
 import pytest
 
+from pulse_common.runner.process import freeze_startup_heap
 from pulse_common.runner.projection import SourceRecord
 from pulse_common.runner.runner import _next_offsets
 from pulse_common.runner.tracking import first_new
@@ -65,3 +67,15 @@ def test_next_offsets(positions: list[tuple[str, int, int]], expected: dict[tupl
     for topic, partition, offset in positions:
         batch.setdefault((topic, partition), []).append(_record(topic, partition, offset))
     assert _next_offsets(batch) == expected
+
+
+def test_the_startup_heap_is_frozen_out_of_later_collections() -> None:
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    startup_object = {"built": "at startup"}
+    try:
+        freeze_startup_heap()
+        assert gc.get_freeze_count() > 0
+        assert not any(startup_object is o for o in gc.get_objects())  # frozen objects are no generation's
+    finally:
+        gc.unfreeze()
