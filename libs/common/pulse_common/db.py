@@ -6,6 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from pulse_common.array_params import text_array
+
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
@@ -94,6 +96,6 @@ async def advisory_locks(conn: Statements, keys: Sequence[tuple[str, ...]]) -> N
     in one statement in sorted order, so consumers locking overlapping sets never deadlock."""
     if keys:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k",
-            sorted({"\x1f".join(key) for key in keys}),
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text::text[]) AS k ORDER BY k",
+            text_array(sorted({"\x1f".join(key) for key in keys})),
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from pulse_common.array_params import int_array, text_array
 from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
@@ -61,13 +62,13 @@ async def write_activity(conn: Statements, changes: ActivityChanges) -> dict[Use
     await conn.execute(
         """
         INSERT INTO metrics.users (project, distinct_id, first_day, last_day)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::date[], $4::date[])
         ON CONFLICT (project, distinct_id) DO UPDATE
         SET first_day = least(metrics.users.first_day, excluded.first_day),
             last_day = greatest(metrics.users.last_day, excluded.last_day)
         """,
-        [k[0] for k in users],
-        [k[1] for k in users],
+        text_array([k[0] for k in users]),
+        text_array([k[1] for k in users]),
         [changes.user_spans[k][0] for k in users],
         [changes.user_spans[k][1] for k in users],
     )
@@ -75,14 +76,14 @@ async def write_activity(conn: Statements, changes: ActivityChanges) -> dict[Use
     inserted = await conn.fetch(
         """
         INSERT INTO metrics.user_days AS d (project, day, distinct_id, events)
-        SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[])
+        SELECT * FROM unnest($1::text::text[], $2::date[], $3::text::text[], $4::text::bigint[])
         ON CONFLICT (project, day, distinct_id) DO UPDATE SET events = d.events + excluded.events
         RETURNING d.project, d.distinct_id, d.day, (d.xmax = 0) AS inserted
         """,
-        [k[0] for k in days],
+        text_array([k[0] for k in days]),
         [k[1] for k in days],
-        [k[2] for k in days],
-        [changes.user_days[k] for k in days],
+        text_array([k[2] for k in days]),
+        int_array([changes.user_days[k] for k in days]),
     )
     new_days: dict[UserKey, set[date]] = {}
     for row in inserted:
@@ -100,12 +101,12 @@ async def user_day_lists(conn: Statements, users: Iterable[UserKey]) -> dict[Use
     rows = await conn.fetch(
         """
         SELECT u.project, u.distinct_id, array_agg(d.day ORDER BY d.day) AS days
-        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
         JOIN metrics.user_days d ON d.project = u.project AND d.distinct_id = u.distinct_id
         GROUP BY u.project, u.distinct_id
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
     )
     found: dict[UserKey, list[date]] = {key: [] for key in keys}
     for row in rows:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from pulse_common import codec, topics
+from pulse_common.array_params import text_array
 from pulse_common.db import Connection, Statements, advisory_locks
 from pulse_common.events import UsageStreamEvent, UserDeleted, split_at_erasures
 from pulse_common.features import load_feature_map
@@ -169,11 +170,11 @@ async def adopted_features(conn: Statements, users: Mapping[UserKey, object]) ->
     rows = await conn.fetch(
         """
         SELECT a.project, a.distinct_id, a.feature, a.first_day
-        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
         JOIN metrics.feature_adopters a ON a.project = u.project AND a.distinct_id = u.distinct_id
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
     )
     found: dict[UserKey, list[tuple[str, date]]] = {}
     for row in rows:
@@ -188,11 +189,11 @@ async def first_active_days(conn: Statements, users: set[UserKey]) -> dict[UserK
     rows = await conn.fetch(
         """
         SELECT u.project, u.distinct_id, m.first_day
-        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
         JOIN metrics.users m ON m.project = u.project AND m.distinct_id = u.distinct_id
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
     )
     return {(row["project"], row["distinct_id"]): row["first_day"] for row in rows}
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from pulse_common.array_params import int_array, text_array
 from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 from pulse_common.features import FeatureMap, feature_of
@@ -58,27 +59,27 @@ async def write_features(conn: Statements, changes: FeatureChanges) -> dict[UseK
     inserted = await conn.fetch(
         """
         INSERT INTO metrics.user_feature_days AS f (project, feature, day, distinct_id, events)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::date[], $4::text::text[], $5::text::bigint[])
         ON CONFLICT (project, feature, day, distinct_id) DO UPDATE SET events = f.events + excluded.events
         RETURNING f.project, f.feature, f.distinct_id, f.day, (f.xmax = 0) AS inserted
         """,
-        [k[0] for k in rows],
-        [k[1] for k in rows],
+        text_array([k[0] for k in rows]),
+        text_array([k[1] for k in rows]),
         [k[2] for k in rows],
-        [k[3] for k in rows],
-        [changes.user_feature_days[k] for k in rows],
+        text_array([k[3] for k in rows]),
+        int_array([changes.user_feature_days[k] for k in rows]),
     )
     adopters = sorted(changes.first_use)
     await conn.execute(
         """
         INSERT INTO metrics.feature_adopters (project, feature, distinct_id, first_day)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::date[])
         ON CONFLICT (project, feature, distinct_id)
         DO UPDATE SET first_day = least(metrics.feature_adopters.first_day, excluded.first_day)
         """,
-        [k[0] for k in adopters],
-        [k[1] for k in adopters],
-        [k[2] for k in adopters],
+        text_array([k[0] for k in adopters]),
+        text_array([k[1] for k in adopters]),
+        text_array([k[2] for k in adopters]),
         [changes.first_use[k] for k in adopters],
     )
     new_days: dict[UseKey, set[date]] = {}
@@ -97,14 +98,14 @@ async def use_day_lists(conn: Statements, uses: Iterable[UseKey]) -> dict[UseKey
     rows = await conn.fetch(
         """
         SELECT u.project, u.feature, u.distinct_id, array_agg(f.day ORDER BY f.day) AS days
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(project, feature, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[], $3::text::text[]) AS u(project, feature, distinct_id)
         JOIN metrics.user_feature_days f
           ON f.project = u.project AND f.distinct_id = u.distinct_id AND f.feature = u.feature
         GROUP BY u.project, u.feature, u.distinct_id
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
+        text_array([k[2] for k in keys]),
     )
     found: dict[UseKey, list[date]] = {key: [] for key in keys}
     for row in rows:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import msgspec
 
+from pulse_common.array_params import text_array
 from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
@@ -103,11 +104,11 @@ async def load_links(conn: Statements, events: Sequence[UsageStreamEvent]) -> Kn
     rows = await conn.fetch(
         """
         SELECT l.project, l.anonymous_id, l.linked_at, l.user_id
-        FROM unnest($1::text[], $2::text[]) AS k(project, anonymous_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS k(project, anonymous_id)
         JOIN metrics.identity_links l ON l.project = k.project AND l.anonymous_id = k.anonymous_id
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
     )
     for row in rows:
         known.add(Link(row["project"], row["anonymous_id"], row["linked_at"], row["user_id"]))
@@ -123,11 +124,11 @@ async def write_links(conn: Statements, links: Sequence[Link]) -> None:
     await conn.execute(
         """
         INSERT INTO metrics.identity_links (project, anonymous_id, linked_at, user_id)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::timestamptz[], $4::text::text[])
         ON CONFLICT (project, anonymous_id, linked_at) DO UPDATE SET user_id = excluded.user_id
         """,
-        [link.project for link in ordered],
-        [link.anonymous_id for link in ordered],
+        text_array([link.project for link in ordered]),
+        text_array([link.anonymous_id for link in ordered]),
         [link.linked_at for link in ordered],
-        [link.user_id for link in ordered],
+        text_array([link.user_id for link in ordered]),
     )

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from pulse_common import codec, topics
+from pulse_common.array_params import int_array, text_array, text_columns
 from pulse_common.db import Connection, Statements, advisory_locks
 from pulse_common.events import SessionsAggregated, SessionStreamEvent, SessionUpdated, UserDeleted, split_at_erasures
 from pulse_common.runner import SourceRecord
@@ -211,11 +211,11 @@ async def load_sessions(conn: Statements, keys: Iterable[SessionKey]) -> dict[Se
         return {}
     rows = await conn.fetch(
         """
-        SELECT s.* FROM unnest($1::text[], $2::text[]) AS k(project, session_id)
+        SELECT s.* FROM unnest($1::text::text[], $2::text::text[]) AS k(project, session_id)
         JOIN metrics.sessions s ON s.project = k.project AND s.session_id = k.session_id
         """,
-        [k[0] for k in ordered],
-        [k[1] for k in ordered],
+        text_array([k[0] for k in ordered]),
+        text_array([k[1] for k in ordered]),
     )
     return {(r["project"], r["session_id"]): state_of(r) for r in rows}
 
@@ -237,14 +237,12 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
     rows = await conn.fetch(
         """
         SELECT h.project, h.release, h.environment, h.distinct_id, h.hour, h.sessions, h.crashed, h.unhealthy
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(project, release, environment, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[])
+            AS u(project, release, environment, distinct_id)
         JOIN metrics.release_user_hours h ON h.project = u.project AND h.release = u.release
           AND h.environment = u.environment AND h.distinct_id = u.distinct_id
         """,
-        [u[0] for u in users],
-        [u[1] for u in users],
-        [u[2] for u in users],
-        [u[3] for u in users],
+        *(text_array([u[i] for u in users]) for i in range(4)),
     )
     found: dict[UserKey, dict[datetime, Counts]] = {}
     for r in rows:
@@ -259,7 +257,7 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
 # user's window (first and last hour included).
 ENVIRONMENT_HOURS = """
     SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamp[], $5::timestamp[])
+    FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamp[], $5::timestamp[])
          AS u(project, environment, distinct_id, low, high)
     JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
       AND h.environment = u.environment AND h.hour >= u.low AND h.hour <= u.high
@@ -267,12 +265,12 @@ ENVIRONMENT_HOURS = """
 """
 
 
-def environment_hour_arguments(windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]) -> list[list[Any]]:
+def environment_hour_arguments(windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]) -> list[object]:
     users = sorted(windows)
     return [
-        [u[0] for u in users],
-        [u[1] for u in users],
-        [u[2] for u in users],
+        text_array([u[0] for u in users]),
+        text_array([u[1] for u in users]),
+        text_array([u[2] for u in users]),
         [windows[u][0] for u in users],
         [windows[u][1] for u in users],
     ]
@@ -292,16 +290,17 @@ async def write_user_hours(conn: Statements, deltas: dict[UserHourKey, Counts]) 
         """
         INSERT INTO metrics.release_user_hours AS h
             (project, release, environment, distinct_id, hour, sessions, crashed, unhealthy)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamp[],
-                             $6::bigint[], $7::bigint[], $8::bigint[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[], $5::timestamp[],
+                             $6::text::bigint[], $7::text::bigint[], $8::text::bigint[])
         ON CONFLICT (project, release, environment, distinct_id, hour) DO UPDATE SET
             sessions = h.sessions + excluded.sessions, crashed = h.crashed + excluded.crashed,
             unhealthy = h.unhealthy + excluded.unhealthy
         """,
-        *([k[i] for k in keys] for i in range(5)),
-        [deltas[k].sessions for k in keys],
-        [deltas[k].crashed for k in keys],
-        [deltas[k].errored + deltas[k].crashed + deltas[k].abnormal for k in keys],
+        *text_columns(keys, 4),
+        [k[4] for k in keys],
+        int_array([deltas[k].sessions for k in keys]),
+        int_array([deltas[k].crashed for k in keys]),
+        int_array([deltas[k].errored + deltas[k].crashed + deltas[k].abnormal for k in keys]),
     )
 
 
@@ -314,20 +313,20 @@ async def write_sessions(conn: Statements, changed: dict[SessionKey, SessionStat
         """
         INSERT INTO metrics.sessions
             (project, session_id, release, environment, distinct_id, started, status, errors, updated_at)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                             $7::text[], $8::int[], $9::timestamptz[])
+        SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                             $5::text::text[], $6::timestamptz[], $7::text::text[], $8::text::int[], $9::timestamptz[])
         ON CONFLICT (project, session_id) DO UPDATE SET
             distinct_id = excluded.distinct_id, started = excluded.started, status = excluded.status,
             errors = excluded.errors, updated_at = excluded.updated_at
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [s.release for s in states],
-        [s.environment for s in states],
-        [s.distinct_id for s in states],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
+        text_array([s.release for s in states]),
+        text_array([s.environment for s in states]),
+        text_array([s.distinct_id for s in states]),
         [s.started for s in states],
-        [s.status for s in states],
-        [s.errors for s in states],
+        text_array([s.status for s in states]),
+        int_array([s.errors for s in states]),
         [s.updated_at for s in states],
     )
 
@@ -380,13 +379,14 @@ async def write_release_rollups(conn: Statements, rollups: ReleaseRollupChanges)
             """
             INSERT INTO metrics.release_user_links AS l
                 (project, release, environment, kind, hour, previous_day, users)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamp[], $6::date[],
-                                 $7::int[])
+            SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[],
+                                 $5::timestamp[], $6::date[], $7::text::int[])
             ON CONFLICT (project, release, environment, kind, hour, previous_day) DO UPDATE
             SET users = l.users + excluded.users
             """,
-            *([key[i] for key, _ in links] for i in range(6)),
-            [n for _, n in links],
+            *text_columns([key for key, _ in links], 4),
+            *([key[i] for key, _ in links] for i in (4, 5)),
+            int_array([n for _, n in links]),
         )
     recent = nonzero(rollups.recent_links)
     if recent:
@@ -394,12 +394,17 @@ async def write_release_rollups(conn: Statements, rollups: ReleaseRollupChanges)
             """
             INSERT INTO metrics.release_recent_user_links AS l
                 (project, hour, environment, release, previous_hour, users)
-            SELECT * FROM unnest($1::text[], $2::timestamp[], $3::text[], $4::text[], $5::timestamp[], $6::int[])
+            SELECT * FROM unnest($1::text::text[], $2::timestamp[], $3::text::text[], $4::text::text[], $5::timestamp[],
+                                 $6::text::int[])
             ON CONFLICT (project, hour, environment, release, previous_hour) DO UPDATE
             SET users = l.users + excluded.users
             """,
-            *([key[i] for key, _ in recent] for i in range(5)),
-            [n for _, n in recent],
+            text_array([key[0] for key, _ in recent]),
+            [key[1] for key, _ in recent],
+            text_array([key[2] for key, _ in recent]),
+            text_array([key[3] for key, _ in recent]),
+            [key[4] for key, _ in recent],
+            int_array([n for _, n in recent]),
         )
     environment_links = nonzero(rollups.environment_links)
     if environment_links:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
+from pulse_common.array_params import text_array
 from pulse_common.db import Connection, Statements
 from pulse_metrics.projections.activity import UserKey, user_day_lists
 from pulse_metrics.projections.segments import UserActivity
@@ -57,13 +58,13 @@ async def trait_histories(
     rows = await conn.fetch(
         """
         SELECT h.project, h.distinct_id, h.trait, h.valid_from, h.value #>> '{}' AS value
-        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
         JOIN metrics.trait_history h ON h.project = u.project AND h.distinct_id = u.distinct_id
         WHERE h.trait = ANY($3::text[])
         ORDER BY h.project, h.distinct_id, h.trait, h.valid_from
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
         traits,
     )
     found: dict[HistoryKey, list[tuple[datetime, str | None]]] = {}
@@ -83,12 +84,12 @@ async def user_activities(conn: Statements, users: Iterable[UserKey]) -> dict[Us
     rows = await conn.fetch(
         """
         SELECT f.project, f.distinct_id, f.feature, f.day, f.events
-        FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
+        FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
         JOIN metrics.user_feature_days f ON f.project = u.project AND f.distinct_id = u.distinct_id
         ORDER BY f.project, f.distinct_id, f.feature, f.day
         """,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
+        text_array([k[0] for k in keys]),
+        text_array([k[1] for k in keys]),
     )
     for r in rows:
         activity = found[(r["project"], r["distinct_id"])]

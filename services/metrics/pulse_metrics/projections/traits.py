@@ -10,6 +10,7 @@ from datetime import datetime
 
 import msgspec
 
+from pulse_common.array_params import text_array
 from pulse_common.db import Statements
 from pulse_common.events import UsageEventRecorded, UsageStreamEvent
 
@@ -35,16 +36,17 @@ async def write_traits(conn: Statements, changes: Sequence[TraitChange]) -> None
     if not changes:
         return
     columns = (
-        [c[0] for c in changes],
-        [c[1] for c in changes],
-        [c[2] for c in changes],
+        text_array([c[0] for c in changes]),
+        text_array([c[1] for c in changes]),
+        text_array([c[2] for c in changes]),
         [c[3] for c in changes],
-        [msgspec.json.encode(c[4]).decode() for c in changes],
+        text_array([msgspec.json.encode(c[4]).decode() for c in changes]),
     )
     await conn.execute(
         """
         INSERT INTO metrics.trait_history (project, distinct_id, trait, valid_from, value)
-        SELECT p, d, t, at, v::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+        SELECT p, d, t, at, v::jsonb
+        FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamptz[], $5::text::text[])
             AS c(p, d, t, at, v)
         ON CONFLICT (project, distinct_id, trait, valid_from) DO UPDATE SET value = excluded.value
         """,
@@ -55,7 +57,8 @@ async def write_traits(conn: Statements, changes: Sequence[TraitChange]) -> None
         """
         INSERT INTO metrics.user_traits (project, distinct_id, trait, set_at, value)
         SELECT DISTINCT ON (p, d, t) p, d, t, at, v::jsonb
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS c(p, d, t, at, v)
+        FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamptz[], $5::text::text[])
+            AS c(p, d, t, at, v)
         ORDER BY p, d, t, at DESC
         ON CONFLICT (project, distinct_id, trait) DO UPDATE
         SET value = excluded.value, set_at = excluded.set_at
