@@ -11,9 +11,10 @@ when it is neither errored, crashed nor abnormal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+import msgspec
 
 from pulse_common.events import SessionUpdated
 
@@ -21,8 +22,9 @@ TERMINAL = frozenset({"exited", "crashed", "abnormal"})
 Health = Literal["healthy", "errored", "crashed", "abnormal"]
 
 
-@dataclass(frozen=True, slots=True)
-class SessionState:
+# A Struct, not a dataclass: one is built per session update, and a frozen dataclass's __init__ sets each field in
+# Python (object.__setattr__), several times slower.
+class SessionState(msgspec.Struct, frozen=True, gc=False):
     release: str
     environment: str
     distinct_id: str | None
@@ -60,7 +62,6 @@ def next_state(current: SessionState | None, update: SessionUpdated) -> SessionS
         return None
     newer = update.timestamp >= current.updated_at
     status = update.status if (update.status in TERMINAL or newer) else current.status
-    # The constructor, not dataclasses.replace: this runs for every update, and replace() is several times slower.
     after = SessionState(
         release=current.release,
         environment=current.environment,

@@ -4,10 +4,11 @@ session is after each update is ``pulse_common.session_state``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from pulse_common.session_state import SessionState
 
@@ -22,8 +23,7 @@ def local_hour(started: datetime, zone: ZoneInfo) -> datetime:
     return started.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(msgspec.Struct, frozen=True, gc=False):  # built several times per session: a Struct is built in C
     """Sessions by health: ``sessions`` counts all of them; the others their unhealthy share."""
 
     sessions: int = 0
