@@ -1,12 +1,13 @@
 """Array parameters sent as one text literal (``array_params``) reach Postgres exactly as the lists they encode."""
 
 import asyncio
+from datetime import date
 
 import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pulse_common.array_params import int_array, text_array, text_columns
+from pulse_common.array_params import array_parameter, int_array, text_array, text_columns
 
 AWKWARD = [
     "",
@@ -66,6 +67,22 @@ async def test_integers_and_columns_arrive_unchanged(pool: asyncpg.Pool) -> None
         projects, users = text_columns(rows, 2)
         assert await _round_trip(conn, projects, "text[]") == ["p", "p"]
         assert await _round_trip(conn, users, "text[]") == ["a\\b", 'q"r']
+
+
+async def test_each_kind_of_array_parameter_arrives_unchanged_through_its_placeholder(pool: asyncpg.Pool) -> None:
+    columns: list[tuple[str, list[object]]] = [
+        ("text", ["a", 'q"r', None]),
+        ("int8", [1, -2, 2**40]),
+        ("int", [3, 4, 5]),
+        ("date", [date(2026, 3, 29), date(2026, 10, 25), date(2026, 12, 7)]),
+    ]
+    parameters = [array_parameter(i, kind, values) for i, (kind, values) in enumerate(columns, start=1)]
+    placeholders = ", ".join(placeholder for placeholder, _ in parameters)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT * FROM unnest({placeholders})", *(value for _, value in parameters))
+    assert [list(column) for column in zip(*(tuple(r.values()) for r in rows), strict=True)] == [
+        values for _, values in columns
+    ]
 
 
 # The database URL is the same for every example, so a function-scoped fixture is safe to share.

@@ -8,7 +8,7 @@ takes the literal as text and casts it on the server (``$1::text::text[]``), whe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Inside a quoted element of an array literal only these two characters are special.
@@ -51,3 +51,22 @@ def int_array(values: Sequence[int]) -> str:
 def text_columns(rows: Sequence[tuple[Any, ...]], count: int) -> list[str]:
     """The first ``count`` columns of ``rows``, each a text column, as ``text[]`` literals."""
     return [text_array([row[i] for row in rows]) for i in range(count)]
+
+
+# Element types whose arrays go as one literal, and the encoder of each; arrays of any other type go as lists (a
+# date costs 0.27 µs natively, and the text form of a date or a timestamp is dearer to build than that).
+_LITERAL_ENCODERS: dict[str, Callable[[Any], str]] = {
+    "text": text_array,
+    "int": int_array,
+    "int4": int_array,
+    "int8": int_array,
+    "bigint": int_array,
+}
+
+
+def array_parameter(position: int, kind: str, values: list[Any]) -> tuple[str, object]:
+    """For an array of SQL type ``kind`` sent as ``$position``: its placeholder in the statement and its value."""
+    encode = _LITERAL_ENCODERS.get(kind)
+    if encode is None:
+        return f"${position}::{kind}[]", values
+    return f"${position}::text::{kind}[]", encode(values)

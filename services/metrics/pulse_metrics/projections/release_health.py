@@ -242,7 +242,7 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
         JOIN metrics.release_user_hours h ON h.project = u.project AND h.release = u.release
           AND h.environment = u.environment AND h.distinct_id = u.distinct_id
         """,
-        *(text_array([u[i] for u in users]) for i in range(4)),
+        *text_columns(users, 4),
     )
     found: dict[UserKey, dict[datetime, Counts]] = {}
     for r in rows:
@@ -268,9 +268,7 @@ ENVIRONMENT_HOURS = """
 def environment_hour_arguments(windows: dict[EnvironmentUserKey, tuple[datetime, datetime]]) -> list[object]:
     users = sorted(windows)
     return [
-        text_array([u[0] for u in users]),
-        text_array([u[1] for u in users]),
-        text_array([u[2] for u in users]),
+        *text_columns(users, 3),
         [windows[u][0] for u in users],
         [windows[u][1] for u in users],
     ]

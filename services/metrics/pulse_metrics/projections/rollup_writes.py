@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pulse_common.array_params import int_array, text_array
+from pulse_common.array_params import array_parameter
 from pulse_common.db import Statements
 from pulse_metrics.projections.rollups import RollupChanges, nonzero
 from pulse_metrics.projections.segments import SegmentChanges
@@ -50,28 +50,20 @@ async def add_counts(
     if not rows:
         return
     names = ", ".join(name for name, _ in keys)
-    # Text and integer columns go as one literal each (``array_params``), dates as arrays.
-    arrays = ", ".join(
-        f"${i}::{kind}[]" if kind == "date" else f"${i}::text::{kind}[]" for i, (_, kind) in enumerate(keys, start=1)
-    )
-    count_at = len(keys) + 1
+    kinds = [*(kind for _, kind in keys), "int8"]
+    columns = [*([key[i] for key, _ in rows] for i in range(len(keys))), [n for _, n in rows]]
+    parameters = [
+        array_parameter(position, kind, column)
+        for position, (kind, column) in enumerate(zip(kinds, columns, strict=True), start=1)
+    ]
     await conn.execute(
         f"""
         INSERT INTO {table} AS t ({names}, {counted})
-        SELECT * FROM unnest({arrays}, ${count_at}::text::int8[])
+        SELECT * FROM unnest({", ".join(placeholder for placeholder, _ in parameters)})
         ON CONFLICT ({names}) DO UPDATE SET {counted} = t.{counted} + excluded.{counted}
         """,
-        *(column_parameter([key[i] for key, _ in rows], kind) for i, (_, kind) in enumerate(keys)),
-        int_array([n for _, n in rows]),
+        *(value for _, value in parameters),
     )
-
-
-def column_parameter(values: list[Any], kind: str) -> object:
-    if kind == "text":
-        return text_array(values)
-    if kind == "int":
-        return int_array(values)
-    return values
 
 
 async def write_rollups(conn: Statements, changes: RollupChanges) -> None:
