@@ -100,10 +100,13 @@ async def user_day_lists(conn: Statements, users: Iterable[UserKey]) -> dict[Use
     keys = sorted(users)
     rows = await conn.fetch(
         """
-        SELECT u.project, u.distinct_id, array_agg(d.day ORDER BY d.day) AS days
+        SELECT u.project, u.distinct_id, d.days
         FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
-        JOIN metrics.user_days d ON d.project = u.project AND d.distinct_id = u.distinct_id
-        GROUP BY u.project, u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT array_agg(d.day ORDER BY d.day) AS days FROM metrics.user_days d
+            WHERE d.project = u.project AND d.distinct_id = u.distinct_id
+        ) d
+        WHERE d.days IS NOT NULL
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),

@@ -169,9 +169,13 @@ async def adopted_features(conn: Statements, users: Mapping[UserKey, object]) ->
     keys = sorted(users)
     rows = await conn.fetch(
         """
-        SELECT a.project, a.distinct_id, a.feature, a.first_day
+        SELECT u.project, u.distinct_id, a.feature, a.first_day
         FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
-        JOIN metrics.feature_adopters a ON a.project = u.project AND a.distinct_id = u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT a.feature, a.first_day FROM metrics.feature_adopters a
+            WHERE a.project = u.project AND a.distinct_id = u.distinct_id
+            OFFSET 0
+        ) a
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),
@@ -190,7 +194,11 @@ async def first_active_days(conn: Statements, users: set[UserKey]) -> dict[UserK
         """
         SELECT u.project, u.distinct_id, m.first_day
         FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
-        JOIN metrics.users m ON m.project = u.project AND m.distinct_id = u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT m.first_day FROM metrics.users m
+            WHERE m.project = u.project AND m.distinct_id = u.distinct_id
+            OFFSET 0
+        ) m
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),

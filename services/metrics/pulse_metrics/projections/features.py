@@ -97,11 +97,13 @@ async def use_day_lists(conn: Statements, uses: Iterable[UseKey]) -> dict[UseKey
     keys = sorted(uses)
     rows = await conn.fetch(
         """
-        SELECT u.project, u.feature, u.distinct_id, array_agg(f.day ORDER BY f.day) AS days
+        SELECT u.project, u.feature, u.distinct_id, f.days
         FROM unnest($1::text::text[], $2::text::text[], $3::text::text[]) AS u(project, feature, distinct_id)
-        JOIN metrics.user_feature_days f
-          ON f.project = u.project AND f.distinct_id = u.distinct_id AND f.feature = u.feature
-        GROUP BY u.project, u.feature, u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT array_agg(f.day ORDER BY f.day) AS days FROM metrics.user_feature_days f
+            WHERE f.project = u.project AND f.distinct_id = u.distinct_id AND f.feature = u.feature
+        ) f
+        WHERE f.days IS NOT NULL
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),

@@ -103,9 +103,13 @@ async def load_links(conn: Statements, events: Sequence[UsageStreamEvent]) -> Kn
         return known
     rows = await conn.fetch(
         """
-        SELECT l.project, l.anonymous_id, l.linked_at, l.user_id
+        SELECT k.project, k.anonymous_id, l.linked_at, l.user_id
         FROM unnest($1::text::text[], $2::text::text[]) AS k(project, anonymous_id)
-        JOIN metrics.identity_links l ON l.project = k.project AND l.anonymous_id = k.anonymous_id
+        CROSS JOIN LATERAL (
+            SELECT l.linked_at, l.user_id FROM metrics.identity_links l
+            WHERE l.project = k.project AND l.anonymous_id = k.anonymous_id
+            OFFSET 0
+        ) l
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),

@@ -6,6 +6,10 @@ A user's families (any / crashed / unhealthy session) are recomputed from the us
 arrive on different partitions (a session's updates are keyed by its user, aggregates by release): a
 transaction-scoped advisory lock per (project, release, environment, user), taken in one order, serializes
 consumers touching one user.
+
+The reads by a batch's keys probe the table's index once per key (``CROSS JOIN LATERAL (… OFFSET 0)``, which the
+planner cannot flatten into a join). As plain joins, the planner, seeing thousands of keys, hashed or merged the
+whole table instead: a cost that grew with the table rather than with the batch.
 """
 
 from __future__ import annotations
@@ -212,7 +216,9 @@ async def load_sessions(conn: Statements, keys: Iterable[SessionKey]) -> dict[Se
     rows = await conn.fetch(
         """
         SELECT s.* FROM unnest($1::text::text[], $2::text::text[]) AS k(project, session_id)
-        JOIN metrics.sessions s ON s.project = k.project AND s.session_id = k.session_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM metrics.sessions s WHERE s.project = k.project AND s.session_id = k.session_id OFFSET 0
+        ) s
         """,
         text_array([k[0] for k in ordered]),
         text_array([k[1] for k in ordered]),
@@ -236,11 +242,15 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
     """Each user's counts per local hour (``errored`` holds the unhealthy sessions that did not crash)."""
     rows = await conn.fetch(
         """
-        SELECT h.project, h.release, h.environment, h.distinct_id, h.hour, h.sessions, h.crashed, h.unhealthy
+        SELECT u.project, u.release, u.environment, u.distinct_id, h.hour, h.sessions, h.crashed, h.unhealthy
         FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::text::text[])
             AS u(project, release, environment, distinct_id)
-        JOIN metrics.release_user_hours h ON h.project = u.project AND h.release = u.release
-          AND h.environment = u.environment AND h.distinct_id = u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT h.hour, h.sessions, h.crashed, h.unhealthy FROM metrics.release_user_hours h
+            WHERE h.project = u.project AND h.release = u.release AND h.environment = u.environment
+              AND h.distinct_id = u.distinct_id
+            OFFSET 0
+        ) h
         """,
         *text_columns(users, 4),
     )
@@ -256,12 +266,15 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
 # Each (project, environment, user)'s sessions per local hour over every release of the environment, within the
 # user's window (first and last hour included).
 ENVIRONMENT_HOURS = """
-    SELECT h.project, h.environment, h.distinct_id, h.hour, sum(h.sessions)::bigint AS sessions
+    SELECT u.project, u.environment, u.distinct_id, h.hour, h.sessions
     FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], $4::timestamp[], $5::timestamp[])
          AS u(project, environment, distinct_id, low, high)
-    JOIN metrics.release_user_hours h ON h.project = u.project AND h.distinct_id = u.distinct_id
-      AND h.environment = u.environment AND h.hour >= u.low AND h.hour <= u.high
-    GROUP BY 1, 2, 3, 4
+    CROSS JOIN LATERAL (
+        SELECT h.hour, sum(h.sessions)::bigint AS sessions FROM metrics.release_user_hours h
+        WHERE h.project = u.project AND h.distinct_id = u.distinct_id AND h.environment = u.environment
+          AND h.hour >= u.low AND h.hour <= u.high
+        GROUP BY h.hour
+    ) h
 """
 
 

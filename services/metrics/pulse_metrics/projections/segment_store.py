@@ -57,11 +57,14 @@ async def trait_histories(
     traits = sorted({t for project, _ in keys for t in declared[project]})
     rows = await conn.fetch(
         """
-        SELECT h.project, h.distinct_id, h.trait, h.valid_from, h.value #>> '{}' AS value
+        SELECT u.project, u.distinct_id, h.trait, h.valid_from, h.value
         FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
-        JOIN metrics.trait_history h ON h.project = u.project AND h.distinct_id = u.distinct_id
-        WHERE h.trait = ANY($3::text[])
-        ORDER BY h.project, h.distinct_id, h.trait, h.valid_from
+        CROSS JOIN LATERAL (
+            SELECT h.trait, h.valid_from, h.value #>> '{}' AS value FROM metrics.trait_history h
+            WHERE h.project = u.project AND h.distinct_id = u.distinct_id AND h.trait = ANY($3::text[])
+            OFFSET 0
+        ) h
+        ORDER BY u.project, u.distinct_id, h.trait, h.valid_from
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),
@@ -83,10 +86,14 @@ async def user_activities(conn: Statements, users: Iterable[UserKey]) -> dict[Us
     found = {key: UserActivity(days=days[key]) for key in keys}
     rows = await conn.fetch(
         """
-        SELECT f.project, f.distinct_id, f.feature, f.day, f.events
+        SELECT u.project, u.distinct_id, f.feature, f.day, f.events
         FROM unnest($1::text::text[], $2::text::text[]) AS u(project, distinct_id)
-        JOIN metrics.user_feature_days f ON f.project = u.project AND f.distinct_id = u.distinct_id
-        ORDER BY f.project, f.distinct_id, f.feature, f.day
+        CROSS JOIN LATERAL (
+            SELECT f.feature, f.day, f.events FROM metrics.user_feature_days f
+            WHERE f.project = u.project AND f.distinct_id = u.distinct_id
+            OFFSET 0
+        ) f
+        ORDER BY u.project, u.distinct_id, f.feature, f.day
         """,
         text_array([k[0] for k in keys]),
         text_array([k[1] for k in keys]),
