@@ -1,9 +1,9 @@
-"""The projections read what a batch needs by key: each of their reads reaches the large per-user and per-session
+"""The projections read what a batch needs by key: each of their statements reaches the large per-user and per-session
 tables through an index, once per key, never by scanning the table and hashing or merging it with the batch's keys.
 A scan costs the size of the table, which grows without bound, where a batch's probes cost its own size.
 
 Each test fills the tables with a few thousand rows through the projection itself, then applies one more batch
-through a connection that asks Postgres for the plan of every read before running it (the plan Postgres chooses for
+through a connection that asks Postgres for the plan of every statement before running it (the plan Postgres chooses for
 those very parameters)."""
 
 import json
@@ -17,8 +17,11 @@ import asyncpg
 import msgspec
 
 from pulse_common.db import Connection
-from pulse_common.events import SessionUpdated, UsageEventRecorded
+from pulse_common.events import FeedbackResponded, SessionUpdated, UsageEventRecorded
 from pulse_common.projects import CreatedProject
+from pulse_feedback.projections.crashes import CrashesProjection
+from pulse_feedback.projections.satisfaction import SatisfactionProjection
+from pulse_feedback.projections.usage_context import UsageContextProjection
 from pulse_metrics.projections.adoption import AdoptionProjection
 from pulse_metrics.projections.release_health import ReleaseHealthProjection
 from pulse_metrics.projections.segment_backfill import declare_trait
@@ -36,7 +39,11 @@ LARGE_TABLES = {
     "identity_links",
     "trait_history",
     "user_traits",
+    "session_states",
+    "responses",
 }
+# Statements EXPLAIN can plan without running them (EXPLAIN without ANALYZE executes nothing).
+PLANNABLE = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
 
 
 class ExplainingConnection:
@@ -47,12 +54,21 @@ class ExplainingConnection:
         self.plans: list[tuple[str, dict[str, Any]]] = []
 
     async def execute(self, query: str, *args: Any) -> object:
+        await self._explain(query, args)
         return await self._conn.execute(query, *args)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        plan = await self._conn.fetchval("EXPLAIN (FORMAT JSON) " + query, *args)
-        self.plans.append((query, json.loads(plan)[0]["Plan"]))
+        await self._explain(query, args)
         return cast(list[asyncpg.Record], await self._conn.fetch(query, *args))
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        await self._explain(query, args)
+        return await self._conn.fetchval(query, *args)
+
+    async def _explain(self, query: str, args: tuple[Any, ...]) -> None:
+        if query.lstrip().upper().startswith(PLANNABLE):
+            plan = await self._conn.fetchval("EXPLAIN (FORMAT JSON) " + query, *args)
+            self.plans.append((query, json.loads(plan)[0]["Plan"]))
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -133,6 +149,29 @@ def usage_events(project: str, count: int, users: int, seed: int) -> list[UsageE
     return events
 
 
+def feedback_responses(project: str, count: int, users: int, seed: int) -> list[FeedbackResponded]:
+    rng = random.Random(seed)
+    responses = []
+    for i in range(count):
+        user = f"user-{int(users * rng.random() ** 2)}"
+        when = START + timedelta(seconds=rng.random() * 60 * 86_400)
+        responses.append(
+            FeedbackResponded(
+                event_id=uuid.uuid4(),
+                project=project,
+                received_at=when,
+                message_id=f"{seed}-r{i}",
+                distinct_id=user,
+                user_id=user,
+                kind="nps",
+                score=rng.randrange(11),
+                comment=rng.choice([None, "export is slow", "love the new dashboard", "search finds nothing"]),
+                timestamp=when,
+            )
+        )
+    return responses
+
+
 async def apply_in_batches(pool: asyncpg.Pool, apply: Any, events: list[Any], batch: int) -> None:
     for i in range(0, len(events), batch):
         async with pool.acquire() as conn, conn.transaction():
@@ -160,4 +199,21 @@ async def test_adoption_reads_probe_per_key(pool: asyncpg.Pool, project: Created
         await projection.apply(cast(Connection, explaining), usage_events(project.project, 4_000, 3_000, seed=2))
     read_tables = {n.get("Relation Name") for _, plan in explaining.plans for n in nodes(plan)}
     assert {"user_days", "user_feature_days", "feature_adopters", "identity_links", "trait_history"} <= read_tables
+    assert whole_table_reads(explaining.plans) == []
+
+
+async def test_feedback_reads_probe_per_key(pool: asyncpg.Pool, project: CreatedProject) -> None:
+    name = project.project
+    crashes, satisfaction, context = CrashesProjection(pool), SatisfactionProjection(pool), UsageContextProjection(pool)
+    await apply_in_batches(pool, crashes.apply, session_updates(name, 8_000, 2_000, seed=1), 4_000)
+    await apply_in_batches(pool, satisfaction.apply, feedback_responses(name, 12_000, 3_000, seed=1), 4_000)
+    await apply_in_batches(pool, context.apply, usage_events(name, 12_000, 3_000, seed=1), 4_000)
+    async with pool.acquire() as conn, conn.transaction():
+        explaining = ExplainingConnection(conn)
+        as_connection = cast(Connection, explaining)
+        await crashes.apply(as_connection, session_updates(name, 2_000, 2_000, seed=2))
+        await satisfaction.apply(as_connection, feedback_responses(name, 3_000, 3_000, seed=2))
+        await context.apply(as_connection, usage_events(name, 3_000, 3_000, seed=2))
+    read_tables = {n.get("Relation Name") for _, plan in explaining.plans for n in nodes(plan)}
+    assert {"session_states", "responses"} <= read_tables
     assert whole_table_reads(explaining.plans) == []

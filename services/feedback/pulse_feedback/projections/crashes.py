@@ -84,7 +84,11 @@ async def load_sessions(conn: Connection, keys: Sequence[SessionKey]) -> dict[Se
     rows = await conn.fetch(
         """
         SELECT s.* FROM unnest($1::text[], $2::text[]) AS k(project, session_id)
-        JOIN feedback.session_states s ON s.project = k.project AND s.session_id = k.session_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM feedback.session_states s
+            WHERE s.project = k.project AND s.session_id = k.session_id
+            OFFSET 0
+        ) s
         """,
         [k[0] for k in keys],
         [k[1] for k in keys],

@@ -143,8 +143,11 @@ _TERMS = """
 WITH chosen AS (
     SELECT r.project, r.response_id, r.kind, r.day, r.side, r.comment_search
     FROM unnest($1::text[], $2::uuid[]) AS k(project, response_id)
-    JOIN feedback.responses r ON r.project = k.project AND r.response_id = k.response_id
-    WHERE r.comment_search IS NOT NULL
+    CROSS JOIN LATERAL (
+        SELECT * FROM feedback.responses r
+        WHERE r.project = k.project AND r.response_id = k.response_id AND r.comment_search IS NOT NULL
+        OFFSET 0
+    ) r
 ),
 words AS (
     SELECT c.project, c.response_id, c.kind, c.day, c.side, w.lexeme, p.pos
@@ -187,8 +190,11 @@ async def mark_term_days_changed(conn: Connection, responses: Sequence[tuple[str
         INSERT INTO feedback.term_days_changed AS c (project, kind, day, changed_at)
         SELECT DISTINCT r.project, r.kind, r.day, now()
         FROM unnest($1::text[], $2::uuid[]) AS k(project, response_id)
-        JOIN feedback.responses r ON r.project = k.project AND r.response_id = k.response_id
-        WHERE r.comment_search IS NOT NULL
+        CROSS JOIN LATERAL (
+            SELECT r.project, r.kind, r.day FROM feedback.responses r
+            WHERE r.project = k.project AND r.response_id = k.response_id AND r.comment_search IS NOT NULL
+            OFFSET 0
+        ) r
         ORDER BY 1, 2, 3
         ON CONFLICT (project, kind, day) DO UPDATE SET changed_at = excluded.changed_at
         """,
@@ -204,7 +210,9 @@ async def erase_responses(conn: Connection, users: Sequence[UserKey]) -> Counter
         SELECT r.project, r.response_id, r.kind, r.day, r.score, r.feature, r.release, r.channel, r.survey,
                r.comment_search IS NOT NULL AS has_terms, {CONTEXT_GROUPS}
         FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
-        JOIN feedback.responses r ON r.project = u.project AND r.distinct_id = u.distinct_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM feedback.responses r WHERE r.project = u.project AND r.distinct_id = u.distinct_id OFFSET 0
+        ) r
         """,
         [u[0] for u in users],
         [u[1] for u in users],

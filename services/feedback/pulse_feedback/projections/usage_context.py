@@ -146,7 +146,11 @@ async def refresh_response_context(conn: Connection, users: Sequence[tuple[str, 
                    feedback.traits_at(r.project, r.distinct_id, r.day_end) AS new_traits,
                    feedback.adopted_at(r.project, r.distinct_id, r.day_end) AS new_adopted
             FROM unnest($1::text[], $2::text[]) AS u(project, distinct_id)
-            JOIN feedback.responses r ON r.project = u.project AND r.distinct_id = u.distinct_id
+            CROSS JOIN LATERAL (
+                SELECT * FROM feedback.responses r
+                WHERE r.project = u.project AND r.distinct_id = u.distinct_id
+                OFFSET 0
+            ) r
         )
         UPDATE feedback.responses r SET traits = c.new_traits, adopted = c.new_adopted
         FROM recomputed c
