@@ -187,6 +187,13 @@ async def test_release_health_reads_probe_per_key(pool: asyncpg.Pool, project: C
     read_tables = {n.get("Relation Name") for _, plan in explaining.plans for n in nodes(plan)}
     assert {"sessions", "release_user_hours"} <= read_tables  # the reads under test did run
     assert whole_table_reads(explaining.plans) == []
+    # A user's hours in one release: through the primary key, not the index by user (all their releases).
+    user_hour_reads = [plan for query, plan in explaining.plans if "h.crashed, h.unhealthy FROM" in query]
+    assert user_hour_reads
+    for plan in user_hour_reads:
+        assert {n.get("Index Name") for n in nodes(plan) if n.get("Relation Name") == "release_user_hours"} == {
+            "release_user_hours_pkey"
+        }
 
 
 async def test_adoption_reads_probe_per_key(pool: asyncpg.Pool, project: CreatedProject) -> None:

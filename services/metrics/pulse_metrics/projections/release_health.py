@@ -249,6 +249,10 @@ async def user_hour_counts(conn: Statements, users: Sequence[UserKey]) -> dict[U
             SELECT h.hour, h.sessions, h.crashed, h.unhealthy FROM metrics.release_user_hours h
             WHERE h.project = u.project AND h.release = u.release AND h.environment = u.environment
               AND h.distinct_id = u.distinct_id
+              -- True of every row; a bound only the primary key's column order can use, so the probe goes
+              -- through it rather than the smaller index by user, which would read the user's every release.
+              AND (h.project, h.release, h.environment, h.distinct_id, h.hour)
+                  >= (u.project, u.release, u.environment, u.distinct_id, '-infinity'::timestamp)
             OFFSET 0
         ) h
         """,
