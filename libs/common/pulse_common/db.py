@@ -16,7 +16,13 @@ Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
 class Statements(Protocol):
-    """What a projection's statements need: a connection, or a ``write_behind.WriteBehind`` over one."""
+    """What a projection's statements need: a connection, or a ``write_behind.WriteBehind`` over one.
+
+    A read by a batch's keys is written ``unnest($keys) CROSS JOIN LATERAL (SELECT … WHERE key matches … OFFSET 0)``,
+    one index probe per key (``OFFSET 0``, or an aggregate, keeps the planner from flattening it into a join). As a
+    plain join, the planner, seeing thousands of keys, often hashed or merged the whole table instead: a cost that
+    grows with the table rather than the batch (tests/integration/test_keyed_reads.py).
+    """
 
     async def execute(self, query: str, *args: Any) -> object: ...
 

@@ -5,11 +5,7 @@ A user's families (any / crashed / unhealthy session) are recomputed from the us
 (``release_user_hours``), so the work is bounded by their active hours however many sessions they have. Those can
 arrive on different partitions (a session's updates are keyed by its user, aggregates by release): a
 transaction-scoped advisory lock per (project, release, environment, user), taken in one order, serializes
-consumers touching one user.
-
-The reads by a batch's keys probe the table's index once per key (``CROSS JOIN LATERAL (… OFFSET 0)``, which the
-planner cannot flatten into a join). As plain joins, the planner, seeing thousands of keys, hashed or merged the
-whole table instead: a cost that grew with the table rather than with the batch.
+consumers touching one user. Reads by key probe per key (``pulse_common.db.Statements``).
 """
 
 from __future__ import annotations
