@@ -2,6 +2,10 @@
 (one worker) and for a naive FastAPI ``list[Model]`` + one-``send()``-per-event endpoint, in the same run, against
 the embedded broker on this machine. Prints a table and writes ``benchmarks/results/ingest.json``.
 
+Also measured in the same rounds, as a ceiling rather than a result: the same ingest server with a publisher that
+acknowledges at once and sends nothing (``benchmarks.unpublished_ingest``), the most one worker's request path can
+accept on this machine before the broker costs anything.
+
 Bounded by count: ``--rounds`` rounds (default 3) of ``--requests`` batches (default 800 = 80,000 events) per
 target, alternating between the targets.
 """
@@ -32,6 +36,7 @@ from pulse_common.projects import create_project
 EVENTS_PER_BATCH = 100
 PULSE = "pulse ingest (msgspec + grouped send_batch)"
 NAIVE = "naive (list[Model] + send per event)"
+CEILING = "ceiling: pulse ingest, publishing skipped"
 
 
 def batches(write_key: str, count: int) -> list[bytes]:
@@ -115,20 +120,26 @@ def main() -> None:
             "PULSE_RATE_LIMIT_BURST": "1e9",
             "PULSE_LOG_LEVEL": "WARNING",
         }
-        pulse_port, naive_port = embedded_broker.free_port(), embedded_broker.free_port()
+        pulse_port, naive_port, ceiling_port = (embedded_broker.free_port() for _ in range(3))
         pulse = subprocess.Popen([sys.executable, "-m", "pulse_ingest"], env={**env, "PULSE_PORT": str(pulse_port)})
         naive = subprocess.Popen([sys.executable, "-m", "benchmarks.naive_ingest", str(naive_port), bootstrap], env=env)
-        processes += [pulse, naive]
+        ceiling = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.unpublished_ingest"], env={**env, "PULSE_PORT": str(ceiling_port)}
+        )
+        processes += [pulse, naive, ceiling]
         wait_http(pulse_port, "/healthz", pulse)
         wait_http(naive_port, "/docs", naive)
-        # Rounds alternate between the two servers so that noise on this shared machine hits both alike.
-        rounds: dict[str, list[float]] = {PULSE: [], NAIVE: []}
+        wait_http(ceiling_port, "/healthz", ceiling)
+        # Rounds alternate between the servers so that noise on this shared machine hits them alike.
+        rounds: dict[str, list[float]] = {PULSE: [], NAIVE: [], CEILING: []}
         for round_number in range(args.rounds):
-            for name, port in ((PULSE, pulse_port), (NAIVE, naive_port)):
+            for name, port in ((PULSE, pulse_port), (NAIVE, naive_port), (CEILING, ceiling_port)):
                 bodies = batches(write_key, args.requests)  # fresh messageIds: no duplicates across rounds
                 rounds[name].append(accepted_per_second(measure(port, bodies, args.connections)))
             print(f"round {round_number + 1}: " + ", ".join(f"{n}: {r[-1]:,.0f}" for n, r in rounds.items()))
-        results = {name: statistics.median(rates) for name, rates in rounds.items()}
+        medians = {name: statistics.median(rates) for name, rates in rounds.items()}
+        ceiling_rate = medians.pop(CEILING)
+        results = medians
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -141,7 +152,7 @@ def main() -> None:
         f"share the same {os.cpu_count()}-core machine"
     )
     print(f"{'endpoint':40} {'events/s':>12} {'vs naive':>10}")
-    for name, rate in results.items():
+    for name, rate in {**results, CEILING: ceiling_rate}.items():
         print(f"{name:40} {rate:12,.0f} {rate / naive_rate:9.1f}x")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
@@ -154,6 +165,8 @@ def main() -> None:
                 "batches": args.requests,
                 "connections": args.connections,
                 "events_per_second": results,
+                # Not a result: the same server answering without publishing (benchmarks.unpublished_ingest).
+                "ceiling_without_publishing_per_second": ceiling_rate,
             },
             indent=2,
         )

@@ -78,3 +78,17 @@ def test_reads_are_judged_by_p95_and_a_failed_read_misses() -> None:
     assert "18,000 ms (90 days)" in rows["read, adoption: features"]["baseline"]
     assert "23,000 ms (1 day)" in rows["read, adoption: active-users (last 1 day)"]["baseline"]
     assert rows["read, adoption: retention day"]["baseline"] == ""
+
+
+def test_ingest_is_judged_on_both_targets_with_its_ceiling_beside() -> None:
+    def ingest(pulse: float, naive: float) -> dict[str, Any]:
+        rates = {"pulse ingest": pulse, "naive endpoint": naive}
+        return {"events_per_second": rates, "ceiling_without_publishing_per_second": 140_000.0}
+
+    (met,) = summary_rows({"ingest": ingest(150_000, 37_500)})
+    assert met["met"] is True
+    assert "ceiling, publishing skipped 140,000" in met["baseline"]
+    (slow,) = summary_rows({"ingest": ingest(149_999, 30_000)})
+    (near_naive,) = summary_rows({"ingest": ingest(160_000, 40_001)})
+    assert slow["met"] is False  # under 150,000 events/s
+    assert near_naive["met"] is False  # under 4 times naive

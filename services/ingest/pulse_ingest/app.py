@@ -26,7 +26,9 @@ from pulse_ingest.routes.users import users_router
 from pulse_ingest.settings import IngestSettings
 
 
-def create_app(settings: IngestSettings) -> FastAPI:
+def create_app(settings: IngestSettings, *, publisher: type[Publisher] = Publisher) -> FastAPI:
+    """The ingest app; ``publisher`` is the class that publishes accepted events (a benchmark swaps it)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.kafka_create_topics:
@@ -36,7 +38,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
         await producer.start()
         app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
         metrics: IngestMetrics = app.state.ingest_metrics
-        app.state.publisher = Publisher(
+        app.state.publisher = publisher(
             producer, timeout_s=settings.publish_timeout_s, duration=metrics.publish_duration
         )
         app.state.suppressed = SuppressedUsers(pool, ttl_s=settings.key_cache_ttl_s)
