@@ -172,6 +172,13 @@ def summary_rows(results: dict[str, Any]) -> list[Row]:
             _row("decode one usage event (events/s)", f"{typed:,.0f}", f"json.loads + pydantic {dict_first:,.0f}")
         )
     rows += _consumer_rows(results)
+    for size in results.get("claims", {}).get("sizes", []):
+        rows.append(
+            _row(
+                f"one dedup claim, claims table of {size['table_rows']:,} rows (µs of Postgres CPU)",
+                f"{size['postgres_cpu_us_per_claim']:.1f}",
+            )
+        )
     if "adoption" in results:
         adoption = results["adoption"]
         shape = adoption["shape"]

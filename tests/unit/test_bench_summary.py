@@ -92,3 +92,13 @@ def test_ingest_is_judged_on_both_targets_with_its_ceiling_beside() -> None:
     (near_naive,) = summary_rows({"ingest": ingest(160_000, 40_001)})
     assert slow["met"] is False  # under 150,000 events/s
     assert near_naive["met"] is False  # under 4 times naive
+
+
+def test_each_claims_table_size_is_a_row_of_its_own() -> None:
+    sizes = [
+        {"table_rows": 0, "postgres_cpu_us_per_claim": 5.54, "wall_us_per_claim": 6.0},
+        {"table_rows": 1_000_000, "postgres_cpu_us_per_claim": 10.04, "wall_us_per_claim": 10.8},
+    ]
+    rows = {row["figure"]: row for row in summary_rows({"claims": {"sizes": sizes}})}
+    assert rows["one dedup claim, claims table of 0 rows (µs of Postgres CPU)"]["value"] == "5.5"
+    assert rows["one dedup claim, claims table of 1,000,000 rows (µs of Postgres CPU)"]["value"] == "10.0"
