@@ -63,6 +63,7 @@ def wait_ready(service: Service, timeout_s: float = 30) -> None:
 
 
 StartService = Callable[..., Service]
+SERVICE_LOG_TAIL = 120  # lines of each service's log shown beside a failed test
 
 
 def create_project_with_cli(database_url: str, kafka_bootstrap: str, timezone: str) -> CreatedProject:
@@ -104,6 +105,11 @@ def start_service(tmp_path: Path, database_url: str, kafka_bootstrap: str) -> It
         if service.process.poll() is None:
             service.process.kill()
             service.process.wait(timeout=10)
+    # Captured, so pytest shows it only beside a failure: what each service logged last, for failures seen once in
+    # many runs (a fault test's), whose temporary directory is gone by the time anyone looks.
+    for service in started:
+        print(f"--- the last {SERVICE_LOG_TAIL} lines of {service.log_path.name} ---")
+        print("\n".join(service.log().splitlines()[-SERVICE_LOG_TAIL:]))
 
 
 def run_sentry_app(dsn: str, user: str, mode: str) -> subprocess.CompletedProcess[bytes]:
