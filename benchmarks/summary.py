@@ -124,7 +124,9 @@ def _consumer_rows(results: dict[str, Any]) -> list[Row]:
         )
     if "release_health" in results:
         per_s = results["release_health"]["consumer"]["per_s"]
-        rows.append(_rate_row("consumer, release health (session updates/s)", per_s, 50_000, 5))
+        sessions = results["release_health"]["shape"]["sessions"]
+        figure = f"consumer, release health, {sessions:,} sessions (session updates/s)"
+        rows.append(_rate_row(figure, per_s, 50_000, 5))
     for name, consumer in results.get("feedback", {}).get("consumers", {}).items():
         rows.append(_row(f"consumer, {name} (events/s)", f"{consumer['per_s']:,.0f}"))
     return rows
