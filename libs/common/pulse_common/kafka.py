@@ -48,6 +48,16 @@ def build_producer(settings: CommonSettings, *, client_id: str) -> AIOKafkaProdu
     )
 
 
+def sender_failure(producer: AIOKafkaProducer) -> BaseException | None:
+    """The error that ended a started producer's sender task, if it ended. aiokafka then fails every later send with
+    it and never recovers; it has no public sign of this, so this reads its ``_sender`` (a test pins it)."""
+    task = producer._sender.sender_task
+    if task is None or not task.done() or task.cancelled():
+        return None
+    failure: BaseException | None = task.exception()
+    return failure
+
+
 def build_consumer(settings: CommonSettings, *, group_id: str, client_id: str) -> AIOKafkaConsumer:
     """Offsets live in Postgres: no auto-commit, and an out-of-range position raises instead of resetting."""
     return AIOKafkaConsumer(

@@ -39,7 +39,10 @@ def create_app(settings: IngestSettings, *, publisher: type[Publisher] = Publish
         app.state.keys = KeyResolver(pool, ttl_s=settings.key_cache_ttl_s)
         metrics: IngestMetrics = app.state.ingest_metrics
         app.state.publisher = publisher(
-            producer, timeout_s=settings.publish_timeout_s, duration=metrics.publish_duration
+            producer,
+            timeout_s=settings.publish_timeout_s,
+            duration=metrics.publish_duration,
+            replacement=lambda: build_producer(settings, client_id="pulse-ingest"),
         )
         app.state.suppressed = SuppressedUsers(pool, ttl_s=settings.key_cache_ttl_s)
         app.state.pipeline = IngestPipeline(
@@ -50,7 +53,7 @@ def create_app(settings: IngestSettings, *, publisher: type[Publisher] = Publish
         try:
             yield
         finally:
-            await producer.stop()
+            await app.state.publisher.stop()  # its producer now: it may have replaced the first
             await pool.close()
 
     app = FastAPI(title="Pulse ingest", version="0.1.0", lifespan=lifespan)

@@ -5,13 +5,18 @@ so one small batch per request and partition would serialise concurrent requests
 each partition has a queue; one drainer per partition sends everything queued so far as one batch (several when
 it is large) and settles the waiting requests when the broker acknowledges it. A request waits on one future,
 settled once every partition it wrote to is acknowledged.
+
+A producer whose sender task died is replaced (``replacement``): aiokafka's sender stops on an error it does not
+handle, and every later send then fails, so ingest would answer 503 until restarted. Seen: uvloop raising
+``RuntimeError`` when aiokafka writes to a connection that a reset closed under it.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +25,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Histogram
 
-from pulse_common.kafka import KeyPartitioner
+from pulse_common.kafka import KeyPartitioner, sender_failure
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +63,22 @@ class _PartitionQueue:
 
 
 class Publisher:
-    def __init__(self, producer: AIOKafkaProducer, *, timeout_s: float, duration: Histogram | None = None) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        *,
+        timeout_s: float,
+        duration: Histogram | None = None,
+        replacement: Callable[[], AIOKafkaProducer] | None = None,
+    ) -> None:
+        """``producer`` is started; ``replacement`` builds an unstarted one to take over from a producer whose sender
+        died (None: never replaced)."""
         self._producer = producer
         self._timeout_s = timeout_s
         self._duration = duration  # pulse_ingest_publish_duration_seconds
+        self._replacement = replacement
+        self._replacing = asyncio.Lock()
+        self.replaced = 0  # producers replaced since start
         self._partitioner = KeyPartitioner()
         self._queues: dict[tuple[str, int], _PartitionQueue] = defaultdict(_PartitionQueue)
         self._drainers: set[asyncio.Task[None]] = set()
@@ -78,6 +95,7 @@ class Publisher:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
+                await self._replace_if_dead()
                 grouped = [
                     (topic, await self._by_partition(topic, items)) for topic, items in messages.items() if items
                 ]
@@ -147,5 +165,31 @@ class Publisher:
         return ack
 
     async def check(self) -> None:
-        """Readiness: the broker answers a metadata request."""
+        """Readiness: the producer can send (replaced if its sender died) and the broker answers a metadata request."""
+        await self._replace_if_dead()
         await self._producer.client.fetch_all_metadata()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def _replace_if_dead(self) -> None:
+        if self._replacement is None or sender_failure(self._producer) is None:
+            return
+        async with self._replacing:  # one replacement, however many requests find the sender dead
+            failure = sender_failure(self._producer)
+            if failure is None:
+                return
+            log.error("the Kafka producer's sender stopped on %r; starting a new producer", failure)
+            fresh = self._replacement()
+            try:
+                await fresh.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await fresh.stop()
+                raise
+            dead, self._producer = self._producer, fresh
+            self.replaced += 1
+            try:
+                await dead.stop()
+            except Exception as exc:  # its batches have already failed with the sender
+                log.warning("stopping the replaced producer failed: %r", exc)
