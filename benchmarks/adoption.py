@@ -27,7 +27,6 @@ import platform
 import statistics
 import subprocess
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from benchmarks.adoption_data import HistoryShape, usage_history
 from benchmarks.adoption_load import RAW_TABLE, load_adoption_tables, rollup_mismatches, segment_mismatches
 from benchmarks.adoption_sql import generate_raw_events
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
+from benchmarks.scratch import scratch_dsn
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
 from pulse_common.db import drop_database, ensure_database
@@ -282,8 +282,7 @@ def main() -> None:
     args = parser.parse_args()
     last_day = datetime.now(UTC).date() - timedelta(days=1)
     shape = HistoryShape(args.users, args.events, args.days, args.features, last_day)
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/pulse_bench_adoption_{uuid.uuid4().hex[:8]}"
+    dsn = args.reuse or scratch_dsn("pulse_bench_adoption")
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     settings = CommonSettings(

@@ -12,25 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import time
 import uuid
 from pathlib import Path
 
 import asyncpg
 
-from pulse_common.db import drop_database, ensure_database
-from pulse_common.migrations import all_migrations, apply_migrations
+from benchmarks.scratch import process_cpu_s, scratch_database
 from pulse_common.runner.tracking import claim_events
 
 CONSUMER = "bench.claims"
 IDS_PER_BATCH = 5_000
-
-
-def process_cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a process on this machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def fill_to(conn: asyncpg.Connection, rows: int) -> None:
@@ -60,12 +52,9 @@ async def claim_cost(conn: asyncpg.Connection, batches: int) -> dict[str, float]
     return {"postgres_cpu_us_per_claim": cpu_s * 1e6 / claims, "wall_us_per_claim": seconds * 1e6 / claims}
 
 
-async def run(dsn: str, sizes: list[int], batches: int) -> list[dict[str, float]]:
-    await ensure_database(dsn)
-    conn = await asyncpg.connect(dsn)
+async def run(sizes: list[int], batches: int) -> list[dict[str, float]]:
     results = []
-    try:
-        await apply_migrations(conn, all_migrations())
+    async with scratch_database("pulse_bench_claims") as conn:
         for rows in sizes:
             await fill_to(conn, rows)
             results.append({"table_rows": rows, **await claim_cost(conn, batches)})
@@ -74,9 +63,6 @@ async def run(dsn: str, sizes: list[int], batches: int) -> list[dict[str, float]
                 f"per claim ({results[-1]['wall_us_per_claim']:.1f} µs wall)",
                 flush=True,
             )
-    finally:
-        await conn.close()
-        await drop_database(dsn)
     return results
 
 
@@ -86,9 +72,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40)
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.rows.split(","))
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = admin.rsplit("/", 1)[0] + f"/pulse_bench_claims_{uuid.uuid4().hex[:8]}"
-    results = asyncio.run(run(dsn, sizes, args.batches))
+    results = asyncio.run(run(sizes, args.batches))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "claims.json").write_text(

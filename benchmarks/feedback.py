@@ -21,7 +21,6 @@ import os
 import platform
 import subprocess
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import httpx
 from benchmarks.adoption import measure_reads, new_read_key, vacuum
 from benchmarks.feedback_data import FEATURES, RELEASES, Population, responses, sessions, usage
 from benchmarks.pipeline import apply_all, produce, start_api
+from benchmarks.scratch import scratch_dsn
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
 from pulse_common.db import create_pool, drop_database, ensure_database
@@ -247,9 +247,8 @@ def main() -> None:
     parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
     args = parser.parse_args()
     began = time.perf_counter()
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     # A name of its own: two runs at once (or a kept database) never drop each other's data.
-    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/{DATABASE}_{uuid.uuid4().hex[:8]}"
+    dsn = args.reuse or scratch_dsn(DATABASE)
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     settings = CommonSettings(

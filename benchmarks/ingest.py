@@ -27,6 +27,7 @@ import asyncpg
 import httpx
 
 from benchmarks.loadgen import LoadResult, post, run_load
+from benchmarks.scratch import scratch_dsn
 from pulse_common import broker as embedded_broker
 from pulse_common.db import drop_database, ensure_database
 from pulse_common.kafka import ensure_topics
@@ -102,8 +103,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = admin.rsplit("/", 1)[0] + f"/pulse_bench_{uuid.uuid4().hex[:8]}"
+    dsn = scratch_dsn("pulse_bench")
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     bootstrap = f"127.0.0.1:{broker_port}"

@@ -24,6 +24,7 @@ import asyncpg
 
 from benchmarks.adoption import measure_reads, new_read_key, vacuum
 from benchmarks.pipeline import apply_all, produce, start_metrics_api
+from benchmarks.scratch import scratch_dsn
 from pulse_common import broker as embedded_broker
 from pulse_common import topics
 from pulse_common.db import drop_database, ensure_database
@@ -88,8 +89,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--reuse", metavar="DSN", help="only the reads, on a database kept by an earlier --keep run")
     args = parser.parse_args()
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dsn = args.reuse or admin.rsplit("/", 1)[0] + f"/pulse_bench_releases_{uuid.uuid4().hex[:8]}"
+    dsn = args.reuse or scratch_dsn("pulse_bench_releases")
     broker_port = embedded_broker.free_port()
     broker = embedded_broker.start_broker(broker_port)
     settings = CommonSettings(

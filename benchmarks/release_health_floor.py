@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 import uuid
@@ -18,9 +17,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from benchmarks.claims import process_cpu_s
-from pulse_common.db import drop_database, ensure_database
-from pulse_common.migrations import all_migrations, apply_migrations
+from benchmarks.scratch import process_cpu_s, scratch_database
 from pulse_common.runner.tracking import claim_events
 from pulse_common.session_state import SessionState
 from pulse_metrics.projections.release_health import ReleaseHealthProjection, load_sessions, write_sessions
@@ -80,16 +77,10 @@ async def floor_per_update(conn: asyncpg.Connection, batches: int) -> dict[str, 
     return {"postgres_cpu_us_per_update": cpu_s * 1e6 / updates, "wall_us_per_update": seconds * 1e6 / updates}
 
 
-async def run(dsn: str, sessions: int, batches: int) -> dict[str, float]:
-    await ensure_database(dsn)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_migrations(conn, all_migrations())
+async def run(sessions: int, batches: int) -> dict[str, float]:
+    async with scratch_database("pulse_bench_floor") as conn:
         await fill(conn, sessions)
         return await floor_per_update(conn, batches)
-    finally:
-        await conn.close()
-        await drop_database(dsn)
 
 
 def main() -> None:
@@ -97,10 +88,8 @@ def main() -> None:
     parser.add_argument("--sessions", default="60000,1000000", help="stored sessions, comma-separated sizes")
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
-    admin = os.environ.get("PULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     for sessions in (int(size) for size in args.sessions.split(",")):
-        dsn = admin.rsplit("/", 1)[0] + f"/pulse_bench_floor_{uuid.uuid4().hex[:8]}"
-        figures = asyncio.run(run(dsn, sessions, args.batches))
+        figures = asyncio.run(run(sessions, args.batches))
         print(
             f"{sessions:,} stored sessions: {figures['postgres_cpu_us_per_update']:.1f} µs of Postgres CPU per update "
             f"({figures['wall_us_per_update']:.1f} µs wall) for its claim, the stored-session read and the upsert",
