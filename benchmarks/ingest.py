@@ -137,9 +137,8 @@ def main() -> None:
                 bodies = batches(write_key, args.requests)  # fresh messageIds: no duplicates across rounds
                 rounds[name].append(accepted_per_second(measure(port, bodies, args.connections)))
             print(f"round {round_number + 1}: " + ", ".join(f"{n}: {r[-1]:,.0f}" for n, r in rounds.items()))
-        medians = {name: statistics.median(rates) for name, rates in rounds.items()}
-        ceiling_rate = medians.pop(CEILING)
-        results = medians
+        results = {name: statistics.median(rates) for name, rates in rounds.items()}
+        ceiling_rate = results.pop(CEILING)  # beside the results, not one of them
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -5,10 +5,8 @@ validation, event ids and times, encoding, duplicates, receipts. Benchmark only;
 
 from collections.abc import Mapping, Sequence
 
-from pulse_common.garbage_collector import tune_garbage_collector
 from pulse_common.http.serve import serve
-from pulse_common.logs import configure_logging
-from pulse_ingest.app import create_app
+from pulse_ingest.__main__ import worker_app
 from pulse_ingest.publisher import Message, Publisher
 from pulse_ingest.settings import IngestSettings
 
@@ -22,10 +20,7 @@ class AcknowledgeAtOnce(Publisher):
 
 def main() -> None:
     settings = IngestSettings()
-    configure_logging(settings.log_level)
-    app = create_app(settings, publisher=AcknowledgeAtOnce)
-    tune_garbage_collector(settings.gc_young_threshold)
-    serve(app, settings.host, settings.port)
+    serve(worker_app(AcknowledgeAtOnce), settings.host, settings.port)
 
 
 if __name__ == "__main__":
