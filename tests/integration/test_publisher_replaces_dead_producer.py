@@ -25,6 +25,12 @@ def _closed_transport_write(data: Any) -> None:
     raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
 
 
+def _close_under(producer: Any) -> None:
+    """Every open connection of ``producer`` now raises on write as uvloop does on a transport a reset closed."""
+    for connection in producer.client._conns.values():
+        connection._writer.write = _closed_transport_write
+
+
 async def _scenario(settings: CommonSettings) -> None:
     topic = await create_topic(settings.kafka_bootstrap, 2)
     started: list[Any] = []
@@ -38,8 +44,7 @@ async def _scenario(settings: CommonSettings) -> None:
     publisher = Publisher(first, timeout_s=10, replacement=replacement)
     try:
         await publisher.publish(topic, [(b"user-1", b"before")])
-        for connection in first.client._conns.values():
-            connection._writer.write = _closed_transport_write
+        _close_under(first)
         with pytest.raises(BrokerUnavailable):
             await publisher.publish(topic, [(b"user-1", b"lost with the sender")])
         assert isinstance(sender_failure(first), Exception)  # aiokafka's sender task ended: the state seen
@@ -72,8 +77,7 @@ def test_without_a_replacement_the_dead_sender_fails_every_publish(settings: Com
         publisher = Publisher(producer, timeout_s=10)
         try:
             await publisher.publish(topic, [(b"k", b"before")])  # the connection to the partition's leader is open
-            for connection in producer.client._conns.values():
-                connection._writer.write = _closed_transport_write
+            _close_under(producer)
             for _ in range(3):
                 with pytest.raises(BrokerUnavailable):
                     await publisher.publish(topic, [(b"k", b"v")])

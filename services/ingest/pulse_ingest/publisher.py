@@ -95,7 +95,8 @@ class Publisher:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._replace_if_dead()
+                if self._needs_replacing():  # per request: a plain check, no coroutine unless it died
+                    await self._replace_dead_producer()
                 grouped = [
                     (topic, await self._by_partition(topic, items)) for topic, items in messages.items() if items
                 ]
@@ -166,21 +167,27 @@ class Publisher:
 
     async def check(self) -> None:
         """Readiness: the producer can send (replaced if its sender died) and the broker answers a metadata request."""
-        await self._replace_if_dead()
+        if self._needs_replacing():
+            await self._replace_dead_producer()
         await self._producer.client.fetch_all_metadata()
 
     async def stop(self) -> None:
         await self._producer.stop()
 
-    async def _replace_if_dead(self) -> None:
-        if self._replacement is None or sender_failure(self._producer) is None:
+    def _needs_replacing(self) -> bool:
+        """The producer's sender died and there is a replacement for it."""
+        return self._replacement is not None and sender_failure(self._producer) is not None
+
+    async def _replace_dead_producer(self) -> None:
+        build = self._replacement
+        if build is None:
             return
         async with self._replacing:  # one replacement, however many requests find the sender dead
             failure = sender_failure(self._producer)
             if failure is None:
-                return
+                return  # replaced while this request waited for the lock
             log.error("the Kafka producer's sender stopped on %r; starting a new producer", failure)
-            fresh = self._replacement()
+            fresh = build()
             try:
                 await fresh.start()
             except BaseException:
